@@ -1,0 +1,56 @@
+// Jest runs TypeScript through SWC (fast, no type-check: `npm run typecheck` does that).
+// legacyDecorator + decoratorMetadata are required, or Nest injects `undefined`.
+/** @type {import('jest').Config} */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2023',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+// Nest 12 and several of its dependencies ship as ES modules. Node >= 20.19 loads them from CommonJS
+// (require(esm)), but Jest's own module runtime only does so on Node >= 24.9, so on Node 20 Jest
+// must compile them. Find every installed "type": "module" package instead of keeping a list by hand.
+const fs = require('node:fs');
+const path = require('node:path');
+function esmPackages(dir = path.join(__dirname, 'node_modules')) {
+  const names = [];
+  for (const entry of fs.readdirSync(dir)) {
+    if (entry.startsWith('.')) continue;
+    const dirs = entry.startsWith('@') ? fs.readdirSync(path.join(dir, entry)).map((n) => `${entry}/${n}`) : [entry];
+    for (const name of dirs) {
+      try {
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, name, 'package.json'), 'utf8'));
+        if (pkg.type === 'module') names.push(name);
+      } catch {
+        // not a package folder
+      }
+    }
+  }
+  return names;
+}
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+module.exports = {
+  rootDir: '.',
+  globalSetup: '<rootDir>/libs/platform/src/testing/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/libs/platform/src/testing/jest-global-teardown.ts',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
+  testRegex: '.*\\.(spec|test)\\.ts$',
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/fixtures/'],
+  transform: { '^.+\\.[cm]?[tj]s$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: {
+    '^@app/(platform|orders|inventory|billing)$': '<rootDir>/libs/$1/src',
+    '^@app/(orders|inventory|billing)/contracts$': '<rootDir>/libs/$1/src/contracts',
+    '^@app/(.*)$': '<rootDir>/libs/$1',
+  },
+};

@@ -1,0 +1,77 @@
+import { createTestApp, type TestApp } from '@app/platform';
+import { randomUUID } from 'node:crypto';
+import { InventoryService } from '../src/application/inventory.service';
+import { InventoryModule } from '../src/inventory.module';
+
+describe('reservations against real PostgreSQL', () => {
+  let t: TestApp;
+  let inventory: InventoryService;
+
+  beforeAll(async () => {
+    t = await createTestApp([InventoryModule]);
+    inventory = t.app.get(InventoryService);
+  });
+  afterAll(() => t.close());
+
+  it('takes every line or none', async () => {
+    await inventory.createItem({ sku: 'A', name: 'A', priceCents: 250, quantity: 5 });
+    await inventory.createItem({ sku: 'B', name: 'B', priceCents: 100, quantity: 1 });
+    const order = randomUUID();
+    const short = await inventory.reserve(order, [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 2 }]);
+    expect(short).toEqual({ ok: false, shortages: [{ sku: 'B', requested: 2, available: 1 }] });
+    expect(await inventory.getItem('A')).toMatchObject({ available: 5, reserved: 0 });
+    await expect(inventory.getReservation(order)).rejects.toThrow(/No stock is reserved/);
+  });
+
+  it('reserves, commits and returns stock; each step is idempotent per order', async () => {
+    await inventory.createItem({ sku: 'C', name: 'C', priceCents: 700, quantity: 4 });
+    const order = randomUUID();
+    const first = await inventory.reserve(order, [{ sku: 'C', quantity: 3 }]);
+    const again = await inventory.reserve(order, [{ sku: 'C', quantity: 3 }]);
+    expect(first).toMatchObject({ ok: true, lines: [{ sku: 'C', quantity: 3, unitPriceCents: 700 }] });
+    expect(again).toMatchObject({ ok: true, lines: [{ sku: 'C', quantity: 3, unitPriceCents: 700 }] });
+    expect(await inventory.getItem('C')).toMatchObject({ available: 1, reserved: 3 });
+    await inventory.commit(order);
+    await inventory.commit(order);
+    expect(await inventory.getItem('C')).toMatchObject({ available: 1, reserved: 0 });
+    await expect(inventory.release(order)).rejects.toThrow(/COMMITTED and cannot become RELEASED/);
+    await inventory.returnStock(order);
+    await inventory.returnStock(order);
+    expect(await inventory.getItem('C')).toMatchObject({ available: 4, reserved: 0 });
+  });
+
+  it('releases a reservation once', async () => {
+    await inventory.createItem({ sku: 'D', name: 'D', priceCents: 1, quantity: 2 });
+    const order = randomUUID();
+    await inventory.reserve(order, [{ sku: 'D', quantity: 2 }]);
+    await Promise.all([inventory.release(order), inventory.release(order), inventory.release(order)]);
+    expect(await inventory.getItem('D')).toMatchObject({ available: 2, reserved: 0 });
+    expect(await inventory.getReservation(order)).toMatchObject({ status: 'RELEASED' });
+  });
+
+  it('never oversells under concurrent reservations and restocks', async () => {
+    await inventory.createItem({ sku: 'HOT', name: 'Hot', priceCents: 500, quantity: 25 });
+    await inventory.createItem({ sku: 'SIDE', name: 'Side', priceCents: 50, quantity: 1000 });
+    // 60 orders of 1–2 units race for 25 (+10 restocked meanwhile); lines in both sku orders provoke lock-order deadlocks if any
+    const orders = Array.from({ length: 60 }, (_, i) => ({
+      id: randomUUID(),
+      lines: i % 2 ? [{ sku: 'HOT', quantity: 1 + (i % 3 === 0 ? 1 : 0) }, { sku: 'SIDE', quantity: 1 }] : [{ sku: 'SIDE', quantity: 1 }, { sku: 'HOT', quantity: 1 }],
+    }));
+    const outcomes = await Promise.all([
+      ...orders.map((o) => inventory.reserve(o.id, o.lines)),
+      inventory.restock('HOT', 5),
+      inventory.restock('HOT', 5),
+    ]);
+    const reservedHot = orders.reduce((sum, o, i) => {
+      const outcome = outcomes[i] as { ok: boolean };
+      return outcome.ok ? sum + o.lines.find((l) => l.sku === 'HOT')!.quantity : sum;
+    }, 0);
+    const hot = await inventory.getItem('HOT');
+    expect(reservedHot).toBeLessThanOrEqual(35);
+    expect(hot.reserved).toBe(reservedHot);
+    expect(hot.available).toBe(35 - reservedHot);
+    expect(hot.available).toBeGreaterThanOrEqual(0);
+    // some order must have been refused: 60 orders want more than 35
+    expect(outcomes.slice(0, 60).some((o) => !(o as { ok: boolean }).ok)).toBe(true);
+  });
+});

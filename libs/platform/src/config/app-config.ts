@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Every setting the platform reads, validated once at start so a typo fails fast with a clear message. */
+export const AppConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: port.default(3000),
+  /** An external PostgreSQL server. Without it an embedded PostgreSQL is started under DATA_DIR. */
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/app' })
+    .optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: port.default(54329),
+  /** Secret from which each module's database role password is derived. Required in production. */
+  MODULE_DB_SECRET: z.string().min(8, 'must be at least 8 characters').default('monolith-first-dev-only'),
+  /** Token required by the admin endpoints (dead letters). Unset: the admin endpoints refuse everything. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+});
+export type AppConfig = z.infer<typeof AppConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable and what it must be. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const result = AppConfigSchema.safeParse(emptyToUndefined(env));
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the environment variables above and start again.`);
+  }
+  const config = result.data;
+  if (config.NODE_ENV === 'production' && config.MODULE_DB_SECRET === AppConfigSchema.shape.MODULE_DB_SECRET.parse(undefined)) {
+    throw new ConfigError('Invalid configuration:\n  MODULE_DB_SECRET: must be set in production (the default is public).');
+  }
+  return config;
+}
+
+function emptyToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+}

@@ -1,0 +1,44 @@
+import { Client } from 'pg';
+import type { AppConfig } from '../config/app-config';
+import { EmbeddedPostgresServer } from './embedded-postgres-server';
+
+/** The PostgreSQL server the app uses: the one in DATABASE_URL, or an embedded one it owns. */
+export interface DatabaseServer {
+  /** Admin connection to the application database. */
+  readonly adminUrl: string;
+  readonly embedded: boolean;
+  stop(): Promise<void>;
+}
+
+const EMBEDDED_DATABASE = 'monolith';
+
+export async function startDatabaseServer(
+  config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR' | 'EMBEDDED_PG_PORT'>,
+  database = EMBEDDED_DATABASE,
+): Promise<DatabaseServer> {
+  if (config.DATABASE_URL) {
+    return { adminUrl: config.DATABASE_URL, embedded: false, stop: async () => undefined };
+  }
+  const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT });
+  await server.start();
+  const url = new URL(server.adminUrl);
+  await ensureDatabase(url.toString(), database);
+  url.pathname = `/${database}`;
+  return { adminUrl: url.toString(), embedded: true, stop: () => server.stop() };
+}
+
+/** Creates the database if it is missing (CREATE DATABASE has no IF NOT EXISTS). */
+export async function ensureDatabase(serverUrl: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created meanwhile by someone else
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

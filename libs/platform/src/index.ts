@@ -1,0 +1,21 @@
+/**
+ * @app/platform: the plumbing every module stands on. Persistence (a schema and role per module,
+ * migrations, the embedded PostgreSQL), HTTP conventions (problem+json, validation, idempotency keys)
+ * and health. It knows no business module.
+ */
+export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
+export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
+export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
+export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
+export { type DatabaseConnectionSettings, type ModuleDatabaseDefinition, isModuleReady, migrateModule, openModuleDataSource } from './database/module-data-source';
+export { moduleConnectionUrl, moduleRoleName, provisionModule } from './database/module-roles';
+export { configureHttp } from './http/configure-http';
+export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
+export { ProblemDetailsFilter } from './http/problem-details.filter';
+export { CentsSchema, QuantitySchema, SchemaPipe, ValidBody, ValidHeader, ValidParam } from './http/validation';
+export { IdempotencyKeySchema, type IdempotentRequest, type StoredResponse, fingerprintOf, idempotencyKeysMigration, returnedRows, runIdempotent } from './idempotency/idempotency';
+export { HealthController } from './health/health.controller';
+export { PlatformModule, type PlatformOptions } from './platform.module';
+export { createTestApp, type TestApp } from './testing/test-app';
+export { createTestDatabase, type TestDatabase } from './testing/test-database';
+export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';

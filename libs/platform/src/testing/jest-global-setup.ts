@@ -1,0 +1,43 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EmbeddedPostgresServer } from '../database/embedded-postgres-server';
+import { TEST_SERVER_ENV } from './test-database';
+
+declare global {
+  var __embeddedPostgres: { server: EmbeddedPostgresServer; dir: string } | undefined;
+}
+
+/** Jest globalSetup: use DATABASE_URL when set, otherwise start a throwaway embedded PostgreSQL. */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.DATABASE_URL) {
+    process.env[TEST_SERVER_ENV] = process.env.DATABASE_URL;
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'monolith-first-test-'));
+  chmodSync(dir, 0o755); // as root, PostgreSQL runs as the 'postgres' user, which must enter it
+  const server = new EmbeddedPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  await server.start();
+  globalThis.__embeddedPostgres = { server, dir };
+  process.env[TEST_SERVER_ENV] = server.adminUrl;
+}
+
+export async function globalTeardown(): Promise<void> {
+  const embedded = globalThis.__embeddedPostgres;
+  if (!embedded) return;
+  await embedded.server.stop();
+  rmSync(embedded.dir, { recursive: true, force: true });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
