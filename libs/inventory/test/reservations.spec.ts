@@ -49,6 +49,14 @@ describe('reservations against real PostgreSQL', () => {
     expect(await inventory.getReservation(order)).toMatchObject({ status: 'RELEASED' });
   });
 
+  it('refuses a reserve that arrives after the release of the same order', async () => {
+    await inventory.createItem({ sku: 'E', name: 'E', priceCents: 1, quantity: 2 });
+    const order = randomUUID();
+    expect(await inventory.release(order)).toEqual({ orderId: order, status: 'RELEASED', lines: [] });
+    expect(await inventory.reserve(order, [{ sku: 'E', quantity: 1 }])).toEqual({ ok: false, shortages: [], released: true });
+    expect(await inventory.getItem('E')).toMatchObject({ available: 2, reserved: 0 });
+  });
+
   it('never oversells under concurrent reservations and restocks', async () => {
     await inventory.createItem({ sku: 'HOT', name: 'Hot', priceCents: 500, quantity: 25 });
     await inventory.createItem({ sku: 'SIDE', name: 'Side', priceCents: 50, quantity: 1000 });

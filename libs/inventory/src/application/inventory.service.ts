@@ -66,6 +66,7 @@ export class InventoryService {
   async reserve(orderId: string, lines: RequestedLine[], em?: EntityManager): Promise<ReservationOutcome> {
     return this.inTransaction(em, async (tx) => {
       const existing = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
+      if (existing?.status === 'RELEASED') return { ok: false, shortages: [], released: true };
       if (existing) return { ok: true, items: [], lines: existing.lines };
       const items = await this.lockItems(tx, lines.map((l) => l.sku));
       const outcome = stock.reserve(items, lines);
@@ -105,6 +106,11 @@ export class InventoryService {
   ): Promise<ReservationView> {
     return this.inTransaction(em, async (tx) => {
       const reservation = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
+      if (!reservation && to === 'RELEASED') {
+        // A release can overtake its reserve (a saga that timed out). Leave a tombstone so the late reserve is refused.
+        await tx.createQueryBuilder().insert().into(ReservationRecord).values({ orderId, status: 'RELEASED', lines: [] }).orIgnore().execute();
+        return { orderId, status: 'RELEASED', lines: [] };
+      }
       if (!reservation) throw new UnknownReservation(orderId);
       if (reservation.status === to) return { orderId, status: to, lines: reservation.lines };
       if (!stock.canTransition(reservation.status, to)) {

@@ -1,5 +1,52 @@
 /**
- * Messages inventory accepts and publishes. This file is inventory's API for other modules:
- * it imports nothing but zod, and a type name never changes once published (add a .v2 instead).
+ * Messages inventory accepts and publishes: its API for other modules. This file imports nothing but
+ * zod, and a published type name never changes meaning (publish a .v2 beside it instead).
+ * Every message is keyed by the order id, so messages about one order arrive in order.
  */
-export {};
+import { z } from 'zod';
+
+const OrderId = z.uuid();
+const Sku = z.string().min(1).max(64);
+const Quantity = z.number().int().positive().max(1_000_000);
+const Cents = z.number().int().nonnegative();
+
+/** Command: reserve every line for the order, or none. Replied to with StockReserved or StockReservationFailed. */
+export const ReserveStock = {
+  type: 'inventory.reserve-stock.v1',
+  schema: z.object({ orderId: OrderId, lines: z.array(z.object({ sku: Sku, quantity: Quantity })).min(1).max(100) }),
+} as const;
+
+/** Reply: the stock is held for the order, at these unit prices. */
+export const StockReserved = {
+  type: 'inventory.stock-reserved.v1',
+  schema: z.object({
+    orderId: OrderId,
+    lines: z.array(z.object({ sku: Sku, quantity: Quantity, unitPriceCents: Cents })).min(1),
+    totalCents: Cents,
+  }),
+} as const;
+
+/** Reply: nothing was reserved. OUT_OF_STOCK lists the shortages; RELEASED means the order was already released. */
+export const StockReservationFailed = {
+  type: 'inventory.stock-reservation-failed.v1',
+  schema: z.object({
+    orderId: OrderId,
+    reason: z.enum(['OUT_OF_STOCK', 'RELEASED']),
+    shortages: z.array(z.object({ sku: Sku, requested: Quantity, available: z.number().int().nonnegative() })),
+  }),
+} as const;
+
+/** Command (compensation): give the order's reserved stock back. Also accepted before ReserveStock: the order can then no longer reserve. */
+export const ReleaseStock = { type: 'inventory.release-stock.v1', schema: z.object({ orderId: OrderId }) } as const;
+/** Reply: the order holds no stock any more. */
+export const StockReleased = { type: 'inventory.stock-released.v1', schema: z.object({ orderId: OrderId }) } as const;
+
+/** Command: the order is confirmed; its reserved stock leaves the warehouse. */
+export const CommitStock = { type: 'inventory.commit-stock.v1', schema: z.object({ orderId: OrderId }) } as const;
+/** Reply: the reserved stock was committed. */
+export const StockCommitted = { type: 'inventory.stock-committed.v1', schema: z.object({ orderId: OrderId }) } as const;
+
+/** Command (compensation of a confirmed order): put the committed stock back on the shelf. */
+export const ReturnStock = { type: 'inventory.return-stock.v1', schema: z.object({ orderId: OrderId }) } as const;
+/** Reply: the committed stock is available again. */
+export const StockReturned = { type: 'inventory.stock-returned.v1', schema: z.object({ orderId: OrderId }) } as const;

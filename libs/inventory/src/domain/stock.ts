@@ -36,7 +36,7 @@ export interface Shortage {
 
 export type ReservationOutcome =
   | { ok: true; items: StockItem[]; lines: ReservedLine[] }
-  | { ok: false; shortages: Shortage[] };
+  | { ok: false; shortages: Shortage[]; /** the order was released before it could reserve */ released?: boolean };
 
 export function restock(item: StockItem, quantity: number): StockItem {
   assertPositiveInteger(quantity, 'quantity');
