@@ -1,0 +1,13 @@
+import { DatabaseModule } from '@app/platform';
+import { Module } from '@nestjs/common';
+import { BillingService } from './application/billing.service';
+import { BillingController } from './http/billing.controller';
+import { billingDatabase } from './persistence';
+
+/** Billing: customer accounts on a double-entry ledger, and the payment of orders. Owns the `billing` schema. */
+@Module({
+  imports: [DatabaseModule.forModule(billingDatabase)],
+  controllers: [BillingController],
+  providers: [BillingService],
+})
+export class BillingModule {}

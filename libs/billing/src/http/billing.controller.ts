@@ -1,0 +1,75 @@
+import {
+  ApiIdempotencyKey,
+  ApiJsonBody,
+  ApiPathParam,
+  ApiResult,
+  IdempotencyKeySchema,
+  Problem,
+  ValidBody,
+  ValidHeader,
+  ValidParam,
+} from '@app/platform';
+import { Controller, Get, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { type AccountView, BillingService, type LedgerVerification } from '../application/billing.service';
+import { AccountAlreadyOpen, BalanceLimitExceeded, UnknownAccount } from '../domain/errors';
+import {
+  AccountViewSchema,
+  CustomerIdSchema,
+  DepositResultSchema,
+  DepositSchema,
+  LedgerVerificationSchema,
+  OpenAccountSchema,
+} from './billing.schemas';
+
+@ApiTags('billing')
+@Controller('billing')
+export class BillingController {
+  constructor(private readonly billing: BillingService) {}
+
+  @Post('accounts')
+  @ApiJsonBody(OpenAccountSchema)
+  @ApiResult(201, 'The new account, with a zero balance', AccountViewSchema, [400, 409])
+  async open(@ValidBody(OpenAccountSchema) body: z.infer<typeof OpenAccountSchema>): Promise<AccountView> {
+    return this.billing.openAccount(body.customerId).catch(toProblem);
+  }
+
+  @Post('accounts/:customerId/deposits')
+  @ApiPathParam('customerId', CustomerIdSchema)
+  @ApiIdempotencyKey()
+  @ApiJsonBody(DepositSchema)
+  @ApiResult(
+    201,
+    'The balance after the deposit (the same response when the request is repeated)',
+    DepositResultSchema,
+    [400, 404, 409, 422],
+  )
+  async deposit(
+    @ValidParam('customerId', CustomerIdSchema) customerId: string,
+    @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
+    @ValidBody(DepositSchema) body: z.infer<typeof DepositSchema>,
+  ): Promise<{ balanceCents: number }> {
+    return this.billing.deposit(customerId, body.amountCents, key).catch(toProblem);
+  }
+
+  @Get('accounts/:customerId')
+  @ApiPathParam('customerId', CustomerIdSchema)
+  @ApiResult(200, "The account and its balance, derived from the ledger's postings", AccountViewSchema, [400, 404])
+  async get(@ValidParam('customerId', CustomerIdSchema) customerId: string): Promise<AccountView> {
+    return this.billing.getAccount(customerId).catch(toProblem);
+  }
+
+  @Get('ledger/verification')
+  @ApiResult(200, 'Whether every journal entry, and the ledger as a whole, sums to zero', LedgerVerificationSchema)
+  async verify(): Promise<LedgerVerification> {
+    return this.billing.verifyLedger();
+  }
+}
+
+function toProblem(error: unknown): never {
+  if (error instanceof AccountAlreadyOpen) throw Problem.conflict('account-exists', error.message, { customerId: error.customerId });
+  if (error instanceof UnknownAccount) throw Problem.notFound('unknown-account', error.message);
+  if (error instanceof BalanceLimitExceeded) throw Problem.unprocessable('balance-limit', error.message);
+  throw error;
+}
