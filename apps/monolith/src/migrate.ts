@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { startDatabaseServer } from '@app/platform';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { configOrExit, createLogger } from './bootstrap';
+
+/** `npm run migrate`: provisions every module's role and schema and applies pending migrations, then exits. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config);
+  const database = await startDatabaseServer(config);
+  try {
+    // Creating the application context opens each module's DataSource, which migrates it.
+    const context = await NestFactory.createApplicationContext(AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }), { logger });
+    await context.close();
+    logger.log('Every module is migrated', 'Migrate');
+  } finally {
+    await database.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+/**
+ * The order and its saga state, free of framework and database code.
+ *
+ * An order is PENDING while its saga runs, then CONFIRMED or CANCELLED. "Terminal" means "nothing left
+ * to undo": an order only becomes CANCELLED once every compensation it needed has been acknowledged, so a
+ * CANCELLED order holds no stock and no money, and a CONFIRMED order holds exactly its captured payment and
+ * its committed stock. The saga's own bookkeeping (which step, which commands await a reply, under which
+ * message id each command was sent) lives in `saga`.
+ */
+
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
+
+export const CANCEL_REASONS = ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMED_OUT', 'CUSTOMER_REQUEST'] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  /** Set from inventory's StockReserved reply: the price the stock was reserved at. */
+  unitPriceCents?: number;
+}
+
+/** One line of an order's history, written for a support person to read to the customer. */
+export interface HistoryEntry {
+  /** ISO 8601 instant. */
+  at: string;
+  /** Short title, e.g. "Payment declined". */
+  event: string;
+  /** What happened and why, in full sentences. */
+  detail: string;
+}
+
+/**
+ * Where the saga is. Steps that wait for replies have a deadline; the forward steps give up after a bounded
+ * number of attempts, the others retry for ever.
+ * - RESERVING (PENDING): waiting for inventory to reserve the stock.
+ * - CAPTURING (PENDING): waiting for billing to take the payment.
+ * - COMPENSATING (PENDING): undoing what was done (release stock, refund payment) before cancelling.
+ * - COMMITTING (CONFIRMED): waiting for inventory to confirm the stock left the warehouse.
+ * - REVERSING (CONFIRMED): the customer cancelled a confirmed order; refunding and returning the stock.
+ * - CLEANUP (CANCELLED): only after a reply contradicted an earlier one (e.g. stock reserved after an
+ *   out-of-stock answer): undoing that effect.
+ * - DONE: nothing outstanding.
+ */
+export type SagaStep = 'RESERVING' | 'CAPTURING' | 'COMPENSATING' | 'COMMITTING' | 'REVERSING' | 'CLEANUP' | 'DONE';
+
+export const SAGA_COMMANDS = ['ReserveStock', 'CapturePayment', 'CommitStock', 'ReleaseStock', 'RefundPayment', 'ReturnStock'] as const;
+export type SagaCommandName = (typeof SAGA_COMMANDS)[number];
+
+export interface SagaState {
+  step: SagaStep;
+  /** How many times the current step's commands have been sent (1 = the first send; 0 when DONE). */
+  attempt: number;
+  /** When the current step's deadline fires (ISO 8601), or null when DONE. */
+  deadlineAt: string | null;
+  /** Commands of the current step that have not been acknowledged yet; re-sent on each deadline. */
+  awaiting: SagaCommandName[];
+  /** The message id of every command ever sent. A command is sent at most once per order, and every re-send reuses its id. */
+  messageIds: Partial<Record<SagaCommandName, string>>;
+  /** Why the order is being (or was) cancelled. Set when compensation starts; the first reason wins. */
+  cancelReason: CancelReason | null;
+}
+
+export interface Order {
+  id: string;
+  customerId: string;
+  lines: OrderLine[];
+  /** Known once inventory has priced the lines (StockReserved); null before. */
+  totalCents: number | null;
+  status: OrderStatus;
+  /** Set exactly when the order is CANCELLED. */
+  reason: CancelReason | null;
+  saga: SagaState;
+}
+
+export interface NewOrder {
+  id: string;
+  customerId: string;
+  lines: { sku: string; quantity: number }[];
+}
+
+/** Limits the domain enforces whatever the caller (HTTP or a message) validated already. */
+export const MAX_LINES = 100;
+export const MAX_QUANTITY = 1_000_000;

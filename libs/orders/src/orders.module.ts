@@ -1,0 +1,25 @@
+import { DatabaseModule } from '@app/platform';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { OrdersService } from './application/orders.service';
+import { ORDER_SAGA_POLICY, sagaPolicy } from './application/saga-policy';
+import { OrdersController } from './http/orders.controller';
+import { ordersDatabase } from './persistence';
+import type { SagaPolicy } from './domain/saga';
+
+export interface OrdersModuleOptions {
+  /** The saga's timing; anything left out keeps its production default (5 s per step, 3 attempts, back-off ≤ 60 s). */
+  saga?: Partial<SagaPolicy>;
+}
+
+/** Orders: orders, their saga (reserve stock → capture payment → confirm, or compensate) and their history. Owns the `orders` schema. */
+@Module({
+  imports: [DatabaseModule.forModule(ordersDatabase)],
+  controllers: [OrdersController],
+  providers: [OrdersService],
+})
+export class OrdersModule {
+  /** OrdersModule with other saga timing (e.g. milliseconds in tests). Import either this or plain `OrdersModule`. */
+  static forRoot(options: OrdersModuleOptions = {}): DynamicModule {
+    return { module: OrdersModule, providers: [{ provide: ORDER_SAGA_POLICY, useValue: sagaPolicy(options.saga) }] };
+  }
+}
