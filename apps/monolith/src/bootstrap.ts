@@ -12,7 +12,7 @@ export interface Running {
 }
 
 export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerService {
-  return new ConsoleLogger({ json: config.LOG_FORMAT === 'json', colors: config.LOG_FORMAT !== 'json' && process.stdout.isTTY });
+  return new ConsoleLogger({ json: config.LOG_FORMAT === 'json', colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY) });
 }
 
 /** Loads the configuration or exits with a message saying which setting is wrong. */
@@ -33,7 +33,9 @@ export async function start(config: AppConfig): Promise<Running> {
   const logger = createLogger(config);
   const database = await startDatabaseServer(config);
   try {
-    const app = await NestFactory.create(AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }), { logger });
+    const app = await NestFactory.create(AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }), {
+      logger,
+    });
     configureHttp(app);
     setupOpenApi(app);
     await app.listen(config.PORT, config.HOST);
@@ -59,7 +61,11 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
     stopping = true;
     logger.log(`${signal} received: draining`, 'Shutdown');
     const timer = setTimeout(() => {
-      logger.error(`Drain took longer than ${running.config.SHUTDOWN_TIMEOUT_MS} ms: exiting. Unfinished work is retried after restart.`, undefined, 'Shutdown');
+      logger.error(
+        `Drain took longer than ${running.config.SHUTDOWN_TIMEOUT_MS} ms: exiting. Unfinished work is retried after restart.`,
+        undefined,
+        'Shutdown',
+      );
       process.exit(1);
     }, running.config.SHUTDOWN_TIMEOUT_MS);
     timer.unref();

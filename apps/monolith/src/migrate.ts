@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   const database = await startDatabaseServer(config);
   try {
     // Creating the application context opens each module's DataSource, which migrates it.
-    const context = await NestFactory.createApplicationContext(AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }), { logger });
+    const context = await NestFactory.createApplicationContext(
+      AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }),
+      { logger },
+    );
     await context.close();
     logger.log('Every module is migrated', 'Migrate');
   } finally {

@@ -7,7 +7,9 @@ export function setupOpenApi(app: INestApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Monolith-First')
-      .setDescription('Orders, inventory and billing: one deployable, three modules that own their data. Errors are RFC 9457 problem+json; money is integer cents.')
+      .setDescription(
+        'Orders, inventory and billing: one deployable, three modules that own their data. Errors are RFC 9457 problem+json; money is integer cents.',
+      )
       .setVersion('0.1.0')
       .build(),
   );

@@ -27,7 +27,9 @@ describe('data ownership', () => {
   });
 
   it("denies the orders module any read of billing's tables", async () => {
-    const [{ table }] = await as('billing').query(`SELECT table_name AS table FROM information_schema.tables WHERE table_schema = 'billing' ORDER BY 1 LIMIT 1`);
+    const [{ table }] = await as('billing').query(
+      `SELECT table_name AS table FROM information_schema.tables WHERE table_schema = 'billing' ORDER BY 1 LIMIT 1`,
+    );
     await expect(as('orders').query(`SELECT * FROM billing.${table}`)).rejects.toThrow(/permission denied for schema billing/);
   });
 
@@ -42,6 +44,8 @@ describe('data ownership', () => {
   });
 
   it('lets no module create tables in the shared public schema', async () => {
-    await expect(as('orders').query('CREATE TABLE public.shared_by_accident (id int)')).rejects.toThrow(/permission denied for schema public/);
+    await expect(as('orders').query('CREATE TABLE public.shared_by_accident (id int)')).rejects.toThrow(
+      /permission denied for schema public/,
+    );
   });
 });

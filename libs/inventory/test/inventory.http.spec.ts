@@ -14,7 +14,10 @@ describe('inventory over HTTP (module booted alone)', () => {
   it('creates, reads and restocks an item', async () => {
     const created = await http().post('/inventory/items').send({ sku: 'MUG-1', name: 'Mug', priceCents: 1299, quantity: 10 }).expect(201);
     expect(created.body).toEqual({ sku: 'MUG-1', name: 'Mug', priceCents: 1299, available: 10, reserved: 0 });
-    await http().post('/inventory/items/MUG-1/restock').send({ quantity: 5 }).expect(200, { sku: 'MUG-1', name: 'Mug', priceCents: 1299, available: 15, reserved: 0 });
+    await http()
+      .post('/inventory/items/MUG-1/restock')
+      .send({ quantity: 5 })
+      .expect(200, { sku: 'MUG-1', name: 'Mug', priceCents: 1299, available: 15, reserved: 0 });
     await http().get('/inventory/items/MUG-1').expect(200, { sku: 'MUG-1', name: 'Mug', priceCents: 1299, available: 15, reserved: 0 });
   });
 
@@ -46,7 +49,9 @@ describe('inventory over HTTP (module booted alone)', () => {
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.type).toMatch(/validation-failed$/);
     if (field) expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, in: 'body' })]));
-    await http().get(`/inventory/items/${encodeURIComponent(body.sku)}`).expect((r) => expect([400, 404]).toContain(r.status));
+    await http()
+      .get(`/inventory/items/${encodeURIComponent(body.sku)}`)
+      .expect((r) => expect([400, 404]).toContain(r.status));
   });
 
   it('refuses malformed JSON with a 400 problem', async () => {

@@ -17,7 +17,10 @@ describe('reservations against real PostgreSQL', () => {
     await inventory.createItem({ sku: 'A', name: 'A', priceCents: 250, quantity: 5 });
     await inventory.createItem({ sku: 'B', name: 'B', priceCents: 100, quantity: 1 });
     const order = randomUUID();
-    const short = await inventory.reserve(order, [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 2 }]);
+    const short = await inventory.reserve(order, [
+      { sku: 'A', quantity: 2 },
+      { sku: 'B', quantity: 2 },
+    ]);
     expect(short).toEqual({ ok: false, shortages: [{ sku: 'B', requested: 2, available: 1 }] });
     expect(await inventory.getItem('A')).toMatchObject({ available: 5, reserved: 0 });
     await expect(inventory.getReservation(order)).rejects.toThrow(/No stock is reserved/);
@@ -63,7 +66,16 @@ describe('reservations against real PostgreSQL', () => {
     // 60 orders of 1–2 units race for 25 (+10 restocked meanwhile); lines in both sku orders provoke lock-order deadlocks if any
     const orders = Array.from({ length: 60 }, (_, i) => ({
       id: randomUUID(),
-      lines: i % 2 ? [{ sku: 'HOT', quantity: 1 + (i % 3 === 0 ? 1 : 0) }, { sku: 'SIDE', quantity: 1 }] : [{ sku: 'SIDE', quantity: 1 }, { sku: 'HOT', quantity: 1 }],
+      lines:
+        i % 2
+          ? [
+              { sku: 'HOT', quantity: 1 + (i % 3 === 0 ? 1 : 0) },
+              { sku: 'SIDE', quantity: 1 },
+            ]
+          : [
+              { sku: 'SIDE', quantity: 1 },
+              { sku: 'HOT', quantity: 1 },
+            ],
     }));
     const outcomes = await Promise.all([
       ...orders.map((o) => inventory.reserve(o.id, o.lines)),

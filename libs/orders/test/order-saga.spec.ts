@@ -23,10 +23,12 @@ describe('the order saga against real PostgreSQL', () => {
   let orders: OrdersService;
   let db: DataSource;
   const tx = <T>(work: (em: EntityManager) => Promise<T>) => db.transaction(work);
-  const place = (orderId: string = randomUUID(), lines = [{ sku: 'MUG-1', quantity: 2 }]) => tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-1', lines }));
+  const place = (orderId: string = randomUUID(), lines = [{ sku: 'MUG-1', quantity: 2 }]) =>
+    tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-1', lines }));
   const types = (out: SagaOutcome) => out.messages.map((m) => m.contract.type);
   const version = async (id: string) => (await db.query(`SELECT version FROM orders WHERE id = $1`, [id]))[0]?.version;
-  const deadlineOf = (out: SagaOutcome) => out.messages.find((m) => m.contract.type === 'orders.step-deadline.v1')!.payload as { orderId: string; step: string; attempt: number };
+  const deadlineOf = (out: SagaOutcome) =>
+    out.messages.find((m) => m.contract.type === 'orders.step-deadline.v1')!.payload as { orderId: string; step: string; attempt: number };
 
   beforeAll(async () => {
     t = await createTestApp([OrdersModule.forRoot({ saga: { stepTimeoutMs: 40, maxAttempts: 2 } })]);
@@ -42,7 +44,11 @@ describe('the order saga against real PostgreSQL', () => {
     expect(out.changed).toBe(true);
     expect(out.messages.map((m) => [m.contract.type, m.payload, m.options])).toEqual([
       ['orders.order-placed.v1', { orderId, customerId: 'cust-1', lines: [{ sku: 'MUG-1', quantity: 2 }] }, { key: orderId }],
-      ['inventory.reserve-stock.v1', { orderId, lines: [{ sku: 'MUG-1', quantity: 2 }] }, { key: orderId, id: expect.stringMatching(UUID_V7) }],
+      [
+        'inventory.reserve-stock.v1',
+        { orderId, lines: [{ sku: 'MUG-1', quantity: 2 }] },
+        { key: orderId, id: expect.stringMatching(UUID_V7) },
+      ],
       ['orders.step-deadline.v1', { orderId, step: 'RESERVING', attempt: 1 }, { key: orderId, notBefore: expect.any(Date) }],
     ]);
     const notBefore = out.messages[2].options.notBefore!.getTime();
@@ -72,10 +78,14 @@ describe('the order saga against real PostgreSQL', () => {
     expect(types(gaveUp)).toEqual(['inventory.release-stock.v1', 'orders.step-deadline.v1']);
     expect(gaveUp.order).toMatchObject({ status: 'PENDING', saga: { step: 'COMPENSATING', cancelReason: 'TIMED_OUT' } });
 
-    const late = await tx((em) => orders.onStockReserved(em, { orderId, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 10 }], totalCents: 20 }));
+    const late = await tx((em) =>
+      orders.onStockReserved(em, { orderId, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 10 }], totalCents: 20 }),
+    );
     expect(late).toMatchObject({ changed: true, messages: [] });
     const cancelled = await tx((em) => orders.onStockReleased(em, { orderId }));
-    expect(cancelled.messages.map((m) => [m.contract.type, m.payload])).toEqual([['orders.order-cancelled.v1', { orderId, reason: 'TIMED_OUT' }]]);
+    expect(cancelled.messages.map((m) => [m.contract.type, m.payload])).toEqual([
+      ['orders.order-cancelled.v1', { orderId, reason: 'TIMED_OUT' }],
+    ]);
     expect((await orders.getOrder(orderId)).history.map((h) => h.event)).toEqual([
       'Order placed',
       'No answer yet',
@@ -88,9 +98,13 @@ describe('the order saga against real PostgreSQL', () => {
 
   it('applies concurrent deliveries of the same reply once: the row lock serialises them', async () => {
     const orderId = (await place()).order.id;
-    await tx((em) => orders.onStockReservationFailed(em, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'MUG-1', requested: 2, available: 1 }] }));
+    await tx((em) =>
+      orders.onStockReservationFailed(em, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'MUG-1', requested: 2, available: 1 }] }),
+    );
     const orderId2 = (await place()).order.id;
-    await tx((em) => orders.onStockReserved(em, { orderId: orderId2, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 500 }], totalCents: 1_000 }));
+    await tx((em) =>
+      orders.onStockReserved(em, { orderId: orderId2, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 500 }], totalCents: 1_000 }),
+    );
     await tx((em) => orders.onPaymentDeclined(em, { orderId: orderId2, reason: 'INSUFFICIENT_FUNDS', detail: 'too little' }));
     // every transaction holds its connection before any reads the order, so they really race
     const ready = barrier(6);
@@ -113,8 +127,12 @@ describe('the order saga against real PostgreSQL', () => {
 
   it('reverses a confirmed order on a customer cancel, keeping it CONFIRMED until refund and return are acknowledged', async () => {
     const orderId = (await place()).order.id;
-    await tx((em) => orders.onStockReserved(em, { orderId, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 1_250 }], totalCents: 2_500 }));
-    const confirmed = await tx((em) => orders.onPaymentCaptured(em, { orderId, customerId: 'cust-1', amountCents: 2_500, entryId: randomUUID() }));
+    await tx((em) =>
+      orders.onStockReserved(em, { orderId, lines: [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 1_250 }], totalCents: 2_500 }),
+    );
+    const confirmed = await tx((em) =>
+      orders.onPaymentCaptured(em, { orderId, customerId: 'cust-1', amountCents: 2_500, entryId: randomUUID() }),
+    );
     expect(types(confirmed)).toEqual(['orders.order-confirmed.v1', 'inventory.commit-stock.v1', 'orders.step-deadline.v1']);
     await tx((em) => orders.onStockCommitted(em, { orderId }));
 

@@ -22,20 +22,43 @@ describe('orders over HTTP (module booted alone)', () => {
 
   it('shows a placed order, then the confirmed order with its prices, total and history', async () => {
     const orderId = randomUUID();
-    await tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-1', lines: [{ sku: 'MUG-1', quantity: 2 }, { sku: 'TEA-3', quantity: 1 }] }));
+    await tx((em) =>
+      orders.placeOrder(em, {
+        orderId,
+        customerId: 'cust-1',
+        lines: [
+          { sku: 'MUG-1', quantity: 2 },
+          { sku: 'TEA-3', quantity: 1 },
+        ],
+      }),
+    );
     const pending = await http().get(`/orders/${orderId}`).expect(200);
     expect(pending.body).toEqual({
       id: orderId,
       customerId: 'cust-1',
       status: 'PENDING',
       totalCents: null,
-      lines: [{ sku: 'MUG-1', quantity: 2 }, { sku: 'TEA-3', quantity: 1 }],
-      history: [{ at: ISO, event: 'Order placed', detail: 'Customer cust-1 ordered 2 × MUG-1 and 1 × TEA-3. Asking inventory to reserve the stock.' }],
+      lines: [
+        { sku: 'MUG-1', quantity: 2 },
+        { sku: 'TEA-3', quantity: 1 },
+      ],
+      history: [
+        {
+          at: ISO,
+          event: 'Order placed',
+          detail: 'Customer cust-1 ordered 2 × MUG-1 and 1 × TEA-3. Asking inventory to reserve the stock.',
+        },
+      ],
     });
 
-    const lines = [{ sku: 'MUG-1', quantity: 2, unitPriceCents: 1_299 }, { sku: 'TEA-3', quantity: 1, unitPriceCents: 450 }];
+    const lines = [
+      { sku: 'MUG-1', quantity: 2, unitPriceCents: 1_299 },
+      { sku: 'TEA-3', quantity: 1, unitPriceCents: 450 },
+    ];
     await tx((em) => orders.onStockReserved(em, { orderId, lines, totalCents: 3_048 }));
-    await tx((em) => orders.onPaymentCaptured(em, { orderId, customerId: 'cust-1', amountCents: 3_048, entryId: '0190a5e0-0000-7000-8000-00000000e001' }));
+    await tx((em) =>
+      orders.onPaymentCaptured(em, { orderId, customerId: 'cust-1', amountCents: 3_048, entryId: '0190a5e0-0000-7000-8000-00000000e001' }),
+    );
     await tx((em) => orders.onStockCommitted(em, { orderId }));
 
     const res = await http().get(`/orders/${orderId}`).expect(200);
@@ -49,7 +72,11 @@ describe('orders over HTTP (module booted alone)', () => {
         detail:
           "Inventory reserved 2 × MUG-1 at 1,299 cents and 1 × TEA-3 at 450 cents: 3,048 cents in total. Asking billing to take 3,048 cents from the customer's account.",
       },
-      { at: ISO, event: 'Payment captured', detail: "3,048 cents were taken from the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e001)." },
+      {
+        at: ISO,
+        event: 'Payment captured',
+        detail: "3,048 cents were taken from the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e001).",
+      },
       { at: ISO, event: 'Order confirmed', detail: 'The order is confirmed. Asking inventory to send the stock out.' },
       { at: ISO, event: 'Stock committed', detail: 'Inventory confirmed that the stock left the warehouse for this order.' },
     ]);
@@ -58,37 +85,65 @@ describe('orders over HTTP (module booted alone)', () => {
   it('shows why a declined order was cancelled, and that it stayed PENDING until the stock was back', async () => {
     const orderId = randomUUID();
     await tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-2', lines: [{ sku: 'LAMP', quantity: 1 }] }));
-    await tx((em) => orders.onStockReserved(em, { orderId, lines: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 2_500 }], totalCents: 2_500 }));
     await tx((em) =>
-      orders.onPaymentDeclined(em, { orderId, reason: 'INSUFFICIENT_FUNDS', detail: 'the account balance (1,200 cents) is lower than the order total (2,500 cents)' }),
+      orders.onStockReserved(em, { orderId, lines: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 2_500 }], totalCents: 2_500 }),
     );
-    await http().get(`/orders/${orderId}`).expect(200).expect((r) => expect(r.body).toMatchObject({ status: 'PENDING' }));
+    await tx((em) =>
+      orders.onPaymentDeclined(em, {
+        orderId,
+        reason: 'INSUFFICIENT_FUNDS',
+        detail: 'the account balance (1,200 cents) is lower than the order total (2,500 cents)',
+      }),
+    );
+    await http()
+      .get(`/orders/${orderId}`)
+      .expect(200)
+      .expect((r) => expect(r.body).toMatchObject({ status: 'PENDING' }));
     await tx((em) => orders.onStockReleased(em, { orderId }));
 
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED', totalCents: 2_500 });
-    expect(res.body.history.map((h: { event: string }) => h.event)).toEqual(['Order placed', 'Stock reserved', 'Payment declined', 'Stock released', 'Order cancelled']);
+    expect(res.body.history.map((h: { event: string }) => h.event)).toEqual([
+      'Order placed',
+      'Stock reserved',
+      'Payment declined',
+      'Stock released',
+      'Order cancelled',
+    ]);
     expect(res.body.history[2].detail).toBe(
       'Payment declined: the account balance (1,200 cents) is lower than the order total (2,500 cents). Nothing was charged. ' +
         'Asking inventory to give back the reserved stock before the order is cancelled.',
     );
-    expect(res.body.history[4].detail).toBe('The order is cancelled because the payment was declined. The reserved stock is back on the shelf and nothing was charged.');
+    expect(res.body.history[4].detail).toBe(
+      'The order is cancelled because the payment was declined. The reserved stock is back on the shelf and nothing was charged.',
+    );
   });
 
   it('shows an out-of-stock order with its shortages', async () => {
     const orderId = randomUUID();
     await tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-3', lines: [{ sku: 'RARE', quantity: 5 }] }));
-    await tx((em) => orders.onStockReservationFailed(em, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'RARE', requested: 5, available: 2 }] }));
+    await tx((em) =>
+      orders.onStockReservationFailed(em, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'RARE', requested: 5, available: 2 }] }),
+    );
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK', totalCents: null });
-    expect(res.body.history[1]).toEqual({ at: ISO, event: 'Out of stock', detail: 'Not enough stock of RARE (5 wanted, 2 available). Nothing was reserved or charged.' });
+    expect(res.body.history[1]).toEqual({
+      at: ISO,
+      event: 'Out of stock',
+      detail: 'Not enough stock of RARE (5 wanted, 2 available). Nothing was reserved or charged.',
+    });
   });
 
   it('answers 404 problem for an unknown order', async () => {
     const id = randomUUID();
     const res = await http().get(`/orders/${id}`).expect(404);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ type: expect.stringMatching(/unknown-order$/), status: 404, detail: `No order has id ${id}. Check the id; orders are created with POST /orders.`, instance: `/orders/${id}` });
+    expect(res.body).toMatchObject({
+      type: expect.stringMatching(/unknown-order$/),
+      status: 404,
+      detail: `No order has id ${id}. Check the id; orders are created with POST /orders.`,
+      instance: `/orders/${id}`,
+    });
   });
 
   it.each(['not-a-uuid', '123', `${randomUUID()}x`])('answers 400 problem for the malformed id %s', async (id) => {

@@ -7,15 +7,30 @@ export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './conf
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
 export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
-export { type DatabaseConnectionSettings, type ModuleDatabaseDefinition, isModuleReady, migrateModule, openModuleDataSource } from './database/module-data-source';
+export {
+  type DatabaseConnectionSettings,
+  type ModuleDatabaseDefinition,
+  isModuleReady,
+  migrateModule,
+  openModuleDataSource,
+} from './database/module-data-source';
 export { moduleConnectionUrl, moduleRoleName, provisionModule } from './database/module-roles';
 export { configureHttp } from './http/configure-http';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
 export { CentsSchema, QuantitySchema, SchemaPipe, ValidBody, ValidHeader, ValidParam } from './http/validation';
-export { IdempotencyKeySchema, type IdempotentRequest, type StoredResponse, fingerprintOf, idempotencyKeysMigration, returnedRows, runIdempotent } from './idempotency/idempotency';
+export {
+  IdempotencyKeySchema,
+  type IdempotentRequest,
+  type StoredResponse,
+  fingerprintOf,
+  idempotencyKeysMigration,
+  returnedRows,
+  runIdempotent,
+} from './idempotency/idempotency';
 export { HealthController } from './health/health.controller';
 export { PlatformModule, type PlatformOptions } from './platform.module';
 export { createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
+export * from './messaging';

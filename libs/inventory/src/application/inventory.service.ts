@@ -37,7 +37,7 @@ export class InventoryService {
       .orIgnore()
       .returning('*')
       .execute();
-    if (inserted.raw.length === 0) throw new SkuAlreadyExists(input.sku);
+    if ((inserted.raw as unknown[]).length === 0) throw new SkuAlreadyExists(input.sku);
     return this.getItem(input.sku);
   }
 
@@ -68,7 +68,10 @@ export class InventoryService {
       const existing = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
       if (existing?.status === 'RELEASED') return { ok: false, shortages: [], released: true };
       if (existing) return { ok: true, items: [], lines: existing.lines };
-      const items = await this.lockItems(tx, lines.map((l) => l.sku));
+      const items = await this.lockItems(
+        tx,
+        lines.map((l) => l.sku),
+      );
       const outcome = stock.reserve(items, lines);
       if (!outcome.ok) return outcome;
       await this.saveLevels(tx, outcome.items);
@@ -108,7 +111,13 @@ export class InventoryService {
       const reservation = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
       if (!reservation && to === 'RELEASED') {
         // A release can overtake its reserve (a saga that timed out). Leave a tombstone so the late reserve is refused.
-        await tx.createQueryBuilder().insert().into(ReservationRecord).values({ orderId, status: 'RELEASED', lines: [] }).orIgnore().execute();
+        await tx
+          .createQueryBuilder()
+          .insert()
+          .into(ReservationRecord)
+          .values({ orderId, status: 'RELEASED', lines: [] })
+          .orIgnore()
+          .execute();
         return { orderId, status: 'RELEASED', lines: [] };
       }
       if (!reservation) throw new UnknownReservation(orderId);
@@ -116,7 +125,10 @@ export class InventoryService {
       if (!stock.canTransition(reservation.status, to)) {
         throw new Error(`Reservation of order ${orderId} is ${reservation.status} and cannot become ${to}`);
       }
-      const items = await this.lockItems(tx, reservation.lines.map((l) => l.sku));
+      const items = await this.lockItems(
+        tx,
+        reservation.lines.map((l) => l.sku),
+      );
       await this.saveLevels(tx, apply(items, reservation.lines));
       await tx.getRepository(ReservationRecord).update({ orderId }, { status: to });
       return { orderId, status: to, lines: reservation.lines };
@@ -127,7 +139,9 @@ export class InventoryService {
   private async lockItems(em: EntityManager, skus: string[]): Promise<StockItem[]> {
     const unique = [...new Set(skus)].sort();
     if (unique.length === 0) return [];
-    const rows = await em.getRepository(ItemRecord).find({ where: { sku: In(unique) }, order: { sku: 'ASC' }, lock: { mode: 'pessimistic_write' } });
+    const rows = await em
+      .getRepository(ItemRecord)
+      .find({ where: { sku: In(unique) }, order: { sku: 'ASC' }, lock: { mode: 'pessimistic_write' } });
     return rows.map(toStockItem);
   }
 

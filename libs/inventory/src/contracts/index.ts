@@ -13,7 +13,13 @@ const Cents = z.number().int().nonnegative();
 /** Command: reserve every line for the order, or none. Replied to with StockReserved or StockReservationFailed. */
 export const ReserveStock = {
   type: 'inventory.reserve-stock.v1',
-  schema: z.object({ orderId: OrderId, lines: z.array(z.object({ sku: Sku, quantity: Quantity })).min(1).max(100) }),
+  schema: z.object({
+    orderId: OrderId,
+    lines: z
+      .array(z.object({ sku: Sku, quantity: Quantity }))
+      .min(1)
+      .max(100),
+  }),
 } as const;
 
 /** Reply: the stock is held for the order, at these unit prices. */

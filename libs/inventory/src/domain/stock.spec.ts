@@ -4,21 +4,54 @@ const item = (sku: string, available: number, priceCents = 100): StockItem => ({
 
 describe('stock rules', () => {
   it('reserves every line at the current price', () => {
-    const out = reserve([item('A', 5, 250), item('B', 2, 1000)], [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 2 }]);
+    const out = reserve(
+      [item('A', 5, 250), item('B', 2, 1000)],
+      [
+        { sku: 'A', quantity: 2 },
+        { sku: 'B', quantity: 2 },
+      ],
+    );
     expect(out).toEqual({
       ok: true,
-      items: [{ ...item('A', 3, 250), reserved: 2 }, { ...item('B', 0, 1000), reserved: 2 }],
-      lines: [{ sku: 'A', quantity: 2, unitPriceCents: 250 }, { sku: 'B', quantity: 2, unitPriceCents: 1000 }],
+      items: [
+        { ...item('A', 3, 250), reserved: 2 },
+        { ...item('B', 0, 1000), reserved: 2 },
+      ],
+      lines: [
+        { sku: 'A', quantity: 2, unitPriceCents: 250 },
+        { sku: 'B', quantity: 2, unitPriceCents: 1000 },
+      ],
     });
   });
 
   it('reserves nothing when any line is short, and names every shortage', () => {
-    const out = reserve([item('A', 5), item('B', 1)], [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }, { sku: 'X', quantity: 1 }]);
-    expect(out).toEqual({ ok: false, shortages: [{ sku: 'B', requested: 2, available: 1 }, { sku: 'X', requested: 1, available: 0 }] });
+    const out = reserve(
+      [item('A', 5), item('B', 1)],
+      [
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 2 },
+        { sku: 'X', quantity: 1 },
+      ],
+    );
+    expect(out).toEqual({
+      ok: false,
+      shortages: [
+        { sku: 'B', requested: 2, available: 1 },
+        { sku: 'X', requested: 1, available: 0 },
+      ],
+    });
   });
 
   it('adds up lines that name the same sku before checking stock', () => {
-    expect(reserve([item('A', 3)], [{ sku: 'A', quantity: 2 }, { sku: 'A', quantity: 2 }]).ok).toBe(false);
+    expect(
+      reserve(
+        [item('A', 3)],
+        [
+          { sku: 'A', quantity: 2 },
+          { sku: 'A', quantity: 2 },
+        ],
+      ).ok,
+    ).toBe(false);
   });
 
   it('caps stock levels', () => {

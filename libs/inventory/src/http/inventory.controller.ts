@@ -24,7 +24,10 @@ export class InventoryController {
   @ApiPathParam('sku', SkuSchema)
   @ApiJsonBody(RestockSchema)
   @ApiResult(200, 'The item after restocking', ItemViewSchema, [400, 404, 422])
-  async restock(@ValidParam('sku', SkuSchema) sku: string, @ValidBody(RestockSchema) body: z.infer<typeof RestockSchema>): Promise<StockItem> {
+  async restock(
+    @ValidParam('sku', SkuSchema) sku: string,
+    @ValidBody(RestockSchema) body: z.infer<typeof RestockSchema>,
+  ): Promise<StockItem> {
     return this.inventory.restock(sku, body.quantity).catch(toProblem);
   }
 

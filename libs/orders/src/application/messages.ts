@@ -37,7 +37,8 @@ export function messagesOf(decision: Decision): OutgoingMessage[] {
   const key = decision.order.id;
   const out = [...decision.events.map((e) => eventMessage(e, key)), ...decision.commands.map((c) => commandMessage(c, key))];
   const deadline = decision.deadline;
-  if (deadline) out.push(message(OrderStepDeadline, { orderId: key, step: deadline.step, attempt: deadline.attempt }, { key, notBefore: deadline.at }));
+  if (deadline)
+    out.push(message(OrderStepDeadline, { orderId: key, step: deadline.step, attempt: deadline.attempt }, { key, notBefore: deadline.at }));
   return out;
 }
 

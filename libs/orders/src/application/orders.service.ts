@@ -82,11 +82,20 @@ export class OrdersService {
       .createQueryBuilder()
       .insert()
       .into(OrderRecord)
-      .values({ id: o.id, customerId: o.customerId, status: o.status, reason: o.reason, totalCents: o.totalCents, lines: o.lines, saga: o.saga, version: 1 })
+      .values({
+        id: o.id,
+        customerId: o.customerId,
+        status: o.status,
+        reason: o.reason,
+        totalCents: o.totalCents,
+        lines: o.lines,
+        saga: o.saga,
+        version: 1,
+      })
       .orIgnore()
       .returning('id')
       .execute();
-    if (inserted.raw.length === 0) throw new OrderAlreadyExists(o.id);
+    if ((inserted.raw as unknown[]).length === 0) throw new OrderAlreadyExists(o.id);
     await this.appendHistory(em, o.id, decision.history);
     return { order: o, changed: true, messages: messagesOf(decision) };
   }
@@ -144,7 +153,10 @@ export class OrdersService {
     const o = decision.order;
     await em
       .getRepository(OrderRecord)
-      .update({ id: orderId }, { status: o.status, reason: o.reason, totalCents: o.totalCents, lines: o.lines, saga: o.saga, version: () => 'version + 1' });
+      .update(
+        { id: orderId },
+        { status: o.status, reason: o.reason, totalCents: o.totalCents, lines: o.lines, saga: o.saga, version: () => 'version + 1' },
+      );
     await this.appendHistory(em, orderId, decision.history);
     return { order: o, changed: true, messages: messagesOf(decision) };
   }

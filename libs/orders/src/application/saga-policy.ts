@@ -11,7 +11,8 @@ export function sagaPolicy(overrides: Partial<SagaPolicy> = {}): SagaPolicy {
   const policy = { ...DEFAULT_SAGA_POLICY, ...overrides };
   const check = (name: keyof SagaPolicy, min: number, max: number) => {
     const value = policy[name];
-    if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`orders saga policy: ${name} must be a whole number from ${min} to ${max}, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < min || value > max)
+      throw new RangeError(`orders saga policy: ${name} must be a whole number from ${min} to ${max}, got ${value}`);
   };
   check('stepTimeoutMs', 1, 3_600_000);
   check('maxAttempts', 1, 100);

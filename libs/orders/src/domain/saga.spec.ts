@@ -16,7 +16,13 @@ class Saga {
   now = T0;
   private ids = 0;
 
-  static placed(lines = [{ sku: 'MUG-1', quantity: 2 }, { sku: 'TEA-3', quantity: 1 }], p: SagaPolicy = policy): Saga {
+  static placed(
+    lines = [
+      { sku: 'MUG-1', quantity: 2 },
+      { sku: 'TEA-3', quantity: 1 },
+    ],
+    p: SagaPolicy = policy,
+  ): Saga {
     const s = new Saga(p);
     s.record(placeOrder({ id: ORDER_ID, customerId: 'cust-7', lines }, s.ctx()));
     return s;
@@ -71,15 +77,39 @@ describe('placing an order', () => {
   it('asks inventory to reserve every line, publishes OrderPlaced and schedules the reservation deadline', () => {
     const s = Saga.placed();
     expect(s.last.commands).toEqual([
-      { name: 'ReserveStock', messageId: 'msg-1', payload: { orderId: ORDER_ID, lines: [{ sku: 'MUG-1', quantity: 2 }, { sku: 'TEA-3', quantity: 1 }] } },
+      {
+        name: 'ReserveStock',
+        messageId: 'msg-1',
+        payload: {
+          orderId: ORDER_ID,
+          lines: [
+            { sku: 'MUG-1', quantity: 2 },
+            { sku: 'TEA-3', quantity: 1 },
+          ],
+        },
+      },
     ]);
     expect(s.last.events).toEqual([
-      { name: 'OrderPlaced', payload: { orderId: ORDER_ID, customerId: 'cust-7', lines: [{ sku: 'MUG-1', quantity: 2 }, { sku: 'TEA-3', quantity: 1 }] } },
+      {
+        name: 'OrderPlaced',
+        payload: {
+          orderId: ORDER_ID,
+          customerId: 'cust-7',
+          lines: [
+            { sku: 'MUG-1', quantity: 2 },
+            { sku: 'TEA-3', quantity: 1 },
+          ],
+        },
+      },
     ]);
     expect(s.last.deadline).toEqual({ step: 'RESERVING', attempt: 1, at: new Date(T0 + 5_000) });
     expect(s.view).toEqual({ status: 'PENDING', reason: null, totalCents: null, step: 'RESERVING', awaiting: ['ReserveStock'] });
     expect(s.history).toEqual([
-      { at: '2026-03-01T10:00:00.000Z', event: 'Order placed', detail: 'Customer cust-7 ordered 2 × MUG-1 and 1 × TEA-3. Asking inventory to reserve the stock.' },
+      {
+        at: '2026-03-01T10:00:00.000Z',
+        event: 'Order placed',
+        detail: 'Customer cust-7 ordered 2 × MUG-1 and 1 × TEA-3. Asking inventory to reserve the stock.',
+      },
     ]);
   });
 
@@ -101,9 +131,14 @@ describe('the happy path', () => {
   it('reserves, captures, confirms and commits', () => {
     const s = Saga.placed();
     const reserved = s.reserved();
-    expect(s.order.lines).toEqual([{ sku: 'MUG-1', quantity: 2, unitPriceCents: 1_000 }, { sku: 'TEA-3', quantity: 1, unitPriceCents: 500 }]);
+    expect(s.order.lines).toEqual([
+      { sku: 'MUG-1', quantity: 2, unitPriceCents: 1_000 },
+      { sku: 'TEA-3', quantity: 1, unitPriceCents: 500 },
+    ]);
     expect(s.order.totalCents).toBe(2_500);
-    expect(reserved.commands).toEqual([{ name: 'CapturePayment', messageId: 'msg-2', payload: { orderId: ORDER_ID, customerId: 'cust-7', amountCents: 2_500 } }]);
+    expect(reserved.commands).toEqual([
+      { name: 'CapturePayment', messageId: 'msg-2', payload: { orderId: ORDER_ID, customerId: 'cust-7', amountCents: 2_500 } },
+    ]);
     expect(reserved.deadline).toEqual({ step: 'CAPTURING', attempt: 1, at: new Date(T0 + 5_000) });
 
     const captured = s.captured();
@@ -115,18 +150,32 @@ describe('the happy path', () => {
     expect(committed).toMatchObject({ changed: true, commands: [], events: [], deadline: null });
     expect(s.view).toEqual({ status: 'CONFIRMED', reason: null, totalCents: 2_500, step: 'DONE', awaiting: [] });
     expect(s.order.saga.deadlineAt).toBeNull();
-    expect(s.history.map((h) => h.event)).toEqual(['Order placed', 'Stock reserved', 'Payment captured', 'Order confirmed', 'Stock committed']);
+    expect(s.history.map((h) => h.event)).toEqual([
+      'Order placed',
+      'Stock reserved',
+      'Payment captured',
+      'Order confirmed',
+      'Stock committed',
+    ]);
     expect(s.history[1].detail).toBe(
       "Inventory reserved 2 × MUG-1 at 1,000 cents and 1 × TEA-3 at 500 cents: 2,500 cents in total. Asking billing to take 2,500 cents from the customer's account.",
     );
-    expect(s.history[2].detail).toBe("2,500 cents were taken from the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e001).");
+    expect(s.history[2].detail).toBe(
+      "2,500 cents were taken from the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e001).",
+    );
     expect(s.events).toEqual(['OrderPlaced', 'OrderConfirmed']);
   });
 
   it('prices lines that name the same sku twice (inventory answers per sku)', () => {
-    const s = Saga.placed([{ sku: 'A', quantity: 1 }, { sku: 'A', quantity: 2 }]);
+    const s = Saga.placed([
+      { sku: 'A', quantity: 1 },
+      { sku: 'A', quantity: 2 },
+    ]);
     s.on({ type: 'StockReserved', lines: [{ sku: 'A', quantity: 3, unitPriceCents: 700 }], totalCents: 2_100 });
-    expect(s.order.lines).toEqual([{ sku: 'A', quantity: 1, unitPriceCents: 700 }, { sku: 'A', quantity: 2, unitPriceCents: 700 }]);
+    expect(s.order.lines).toEqual([
+      { sku: 'A', quantity: 1, unitPriceCents: 700 },
+      { sku: 'A', quantity: 2, unitPriceCents: 700 },
+    ]);
   });
 
   it('confirms a free order without asking billing, and reverses it without a refund', () => {
@@ -136,7 +185,9 @@ describe('the happy path', () => {
     expect(s.view).toMatchObject({ status: 'CONFIRMED', totalCents: 0 });
     s.on({ type: 'StockCommitted' });
     expect(names(s.on({ type: 'CancelRequested' }))).toEqual(['ReturnStock']);
-    expect(s.history.at(-1)!.detail).toBe('The customer asked to cancel the confirmed order. Nothing was paid; asking inventory to put the stock back on the shelf.');
+    expect(s.history.at(-1)!.detail).toBe(
+      'The customer asked to cancel the confirmed order. Nothing was paid; asking inventory to put the stock back on the shelf.',
+    );
     s.on({ type: 'StockReturned' });
     expect(s.view).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_REQUEST', step: 'DONE' });
   });
@@ -148,9 +199,16 @@ describe('failures', () => {
     const failed = s.on({
       type: 'StockReservationFailed',
       reason: 'OUT_OF_STOCK',
-      shortages: [{ sku: 'MUG-1', requested: 2, available: 1 }, { sku: 'TEA-3', requested: 1, available: 0 }],
+      shortages: [
+        { sku: 'MUG-1', requested: 2, available: 1 },
+        { sku: 'TEA-3', requested: 1, available: 0 },
+      ],
     });
-    expect(failed).toMatchObject({ commands: [], deadline: null, events: [{ name: 'OrderCancelled', payload: { orderId: ORDER_ID, reason: 'OUT_OF_STOCK' } }] });
+    expect(failed).toMatchObject({
+      commands: [],
+      deadline: null,
+      events: [{ name: 'OrderCancelled', payload: { orderId: ORDER_ID, reason: 'OUT_OF_STOCK' } }],
+    });
     expect(s.view).toEqual({ status: 'CANCELLED', reason: 'OUT_OF_STOCK', totalCents: null, step: 'DONE', awaiting: [] });
     expect(s.history.slice(1)).toEqual([
       {
@@ -161,7 +219,8 @@ describe('failures', () => {
       {
         at: '2026-03-01T10:00:00.000Z',
         event: 'Order cancelled',
-        detail: 'The order is cancelled because some items are out of stock. Nothing is held for it: no stock is reserved and nothing was charged.',
+        detail:
+          'The order is cancelled because some items are out of stock. Nothing is held for it: no stock is reserved and nothing was charged.',
       },
     ]);
   });
@@ -169,7 +228,11 @@ describe('failures', () => {
   it('releases the stock when the payment is declined, and stays PENDING until the release is acknowledged', () => {
     const s = Saga.placed();
     s.reserved();
-    const declined = s.on({ type: 'PaymentDeclined', reason: 'INSUFFICIENT_FUNDS', detail: 'the account balance (1,200 cents) is lower than the order total (2,500 cents)' });
+    const declined = s.on({
+      type: 'PaymentDeclined',
+      reason: 'INSUFFICIENT_FUNDS',
+      detail: 'the account balance (1,200 cents) is lower than the order total (2,500 cents)',
+    });
     expect(declined.commands).toEqual([{ name: 'ReleaseStock', messageId: 'msg-3', payload: { orderId: ORDER_ID } }]);
     expect(declined.events).toEqual([]);
     expect(declined.deadline).toEqual({ step: 'COMPENSATING', attempt: 1, at: new Date(T0 + 5_000) });
@@ -273,7 +336,12 @@ describe('deadlines', () => {
     expect(s.view).toMatchObject({ status: 'PENDING', step: 'COMPENSATING' });
     expect(s.order.saga.attempt).toBe(11);
     const waits = s.history.filter((h) => h.event === 'Still waiting').map((h) => h.detail);
-    expect(waits).toEqual([2, 4, 8].map((n) => `Still waiting for billing to refund the payment and inventory to give back the reserved stock; asked again (attempt ${n}). This step is retried until it succeeds.`));
+    expect(waits).toEqual(
+      [2, 4, 8].map(
+        (n) =>
+          `Still waiting for billing to refund the payment and inventory to give back the reserved stock; asked again (attempt ${n}). This step is retried until it succeeds.`,
+      ),
+    );
   });
 
   it('re-sends the stock commit of a confirmed order until inventory acknowledges it', () => {
@@ -298,7 +366,9 @@ describe('deadlines', () => {
 describe('customer cancel', () => {
   it('while reserving: releases, then CANCELLED CUSTOMER_REQUEST', () => {
     const s = Saga.placed();
-    expect(s.on({ type: 'CancelRequested' }).commands).toEqual([{ name: 'ReleaseStock', messageId: 'msg-2', payload: { orderId: ORDER_ID } }]);
+    expect(s.on({ type: 'CancelRequested' }).commands).toEqual([
+      { name: 'ReleaseStock', messageId: 'msg-2', payload: { orderId: ORDER_ID } },
+    ]);
     expect(s.view).toMatchObject({ status: 'PENDING', step: 'COMPENSATING' });
     expect(s.history.at(-1)).toMatchObject({ event: 'Cancellation requested' });
     s.on({ type: 'StockReleased' });
@@ -315,7 +385,9 @@ describe('customer cancel', () => {
     ]);
     s.on({ type: 'PaymentRefunded', refundedCents: 2_500, entryId: '0190a5e0-0000-7000-8000-00000000e002' });
     expect(s.view).toMatchObject({ status: 'PENDING', awaiting: ['ReleaseStock'] });
-    expect(s.history.at(-1)!.detail).toBe("2,500 cents were refunded to the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e002).");
+    expect(s.history.at(-1)!.detail).toBe(
+      "2,500 cents were refunded to the customer's account (ledger entry 0190a5e0-0000-7000-8000-00000000e002).",
+    );
     s.on({ type: 'StockReleased' });
     expect(s.view).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_REQUEST' });
   });
@@ -407,7 +479,10 @@ describe('late, repeated and reordered replies', () => {
     s.on({ type: 'CancelRequested' });
     const late = s.captured();
     expect(late.commands).toEqual([]);
-    expect(s.history.at(-1)).toMatchObject({ event: 'Payment taken late', detail: 'Billing took 2,500 cents after the order had started cancelling. The refund already requested gives it back.' });
+    expect(s.history.at(-1)).toMatchObject({
+      event: 'Payment taken late',
+      detail: 'Billing took 2,500 cents after the order had started cancelling. The refund already requested gives it back.',
+    });
     s.on({ type: 'PaymentDeclined', reason: 'CANCELLED', detail: 'voided' });
     expect(s.history.at(-1)).toMatchObject({ event: 'Payment refused late' });
     expect(s.view).toMatchObject({ status: 'PENDING', awaiting: ['RefundPayment', 'ReleaseStock'] });
@@ -450,7 +525,9 @@ describe('late, repeated and reordered replies', () => {
     s.reserved();
     s.on({ type: 'PaymentDeclined', reason: 'INSUFFICIENT_FUNDS', detail: 'x' });
     const refund = s.captured();
-    expect(refund.commands).toEqual([{ name: 'RefundPayment', messageId: 'msg-4', payload: { orderId: ORDER_ID, reason: 'PAYMENT_DECLINED' } }]);
+    expect(refund.commands).toEqual([
+      { name: 'RefundPayment', messageId: 'msg-4', payload: { orderId: ORDER_ID, reason: 'PAYMENT_DECLINED' } },
+    ]);
     expect(s.view).toMatchObject({ status: 'PENDING', awaiting: ['ReleaseStock', 'RefundPayment'] });
     expect(s.deadline().commands.map((c) => c.name)).toEqual(['ReleaseStock', 'RefundPayment']);
     s.on({ type: 'StockReleased' });
@@ -552,7 +629,7 @@ describe('invariants under random interleavings', () => {
     const toBilling: SagaCommand[] = [];
     const fromInventory: SagaInput[] = [];
     const fromBilling: SagaInput[] = [];
-    let deadlines: SagaInput[] = [];
+    const deadlines: SagaInput[] = [];
     let cancels = chance(0.4) ? 1 + Math.floor(random() * 2) : 0;
 
     const route = (d: Decision) => {
@@ -564,7 +641,8 @@ describe('invariants under random interleavings', () => {
       switch (c.name) {
         case 'ReserveStock':
           if (reservation === 'RELEASED') return { type: 'StockReservationFailed', reason: 'RELEASED', shortages: [] };
-          if (reservation === 'NONE' && !inStock) return { type: 'StockReservationFailed', reason: 'OUT_OF_STOCK', shortages: [{ sku: 'A', requested: 1, available: 0 }] };
+          if (reservation === 'NONE' && !inStock)
+            return { type: 'StockReservationFailed', reason: 'OUT_OF_STOCK', shortages: [{ sku: 'A', requested: 1, available: 0 }] };
           if (reservation === 'NONE') reservation = 'RESERVED';
           return { type: 'StockReserved', lines: [{ sku: 'A', quantity: 1, unitPriceCents: 900 }], totalCents: 900 };
         case 'ReleaseStock':
@@ -609,11 +687,17 @@ describe('invariants under random interleavings', () => {
     };
     // plain checks (jest's expect on every step would dominate the run time); a failure names the seed and the state
     const violated = (what: string) => {
-      throw new Error(`seed ${seed}: ${what} (reservation ${reservation}, payment ${payment}, order ${JSON.stringify(s.order)}, events ${s.events})`);
+      throw new Error(
+        `seed ${seed}: ${what} (reservation ${reservation}, payment ${payment}, order ${JSON.stringify(s.order)}, events ${s.events.join(', ')})`,
+      );
     };
     const checkInvariants = () => {
       const { status, saga } = s.order;
-      if (status === 'CANCELLED' && saga.step === 'DONE' && (reservation === 'RESERVED' || reservation === 'COMMITTED' || payment === 'CAPTURED')) {
+      if (
+        status === 'CANCELLED' &&
+        saga.step === 'DONE' &&
+        (reservation === 'RESERVED' || reservation === 'COMMITTED' || payment === 'CAPTURED')
+      ) {
         violated('a CANCELLED order holds stock or money');
       }
       if (status === 'CONFIRMED' && saga.step === 'DONE' && (reservation !== 'COMMITTED' || payment !== 'CAPTURED')) {
@@ -656,7 +740,11 @@ describe('invariants under random interleavings', () => {
     const outcomes = new Map<string, number>();
     for (let seed = 1; seed <= 1_000; seed++) {
       const { s } = simulate(seed);
-      expect({ seed, status: s.order.status === 'PENDING' ? 'PENDING' : 'ended', step: s.order.saga.step }).toEqual({ seed, status: 'ended', step: 'DONE' });
+      expect({ seed, status: s.order.status === 'PENDING' ? 'PENDING' : 'ended', step: s.order.saga.step }).toEqual({
+        seed,
+        status: 'ended',
+        step: 'DONE',
+      });
       const key = `${s.order.status} ${s.order.reason ?? ''}`.trim();
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
     }

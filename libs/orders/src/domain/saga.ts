@@ -243,7 +243,8 @@ function onPaymentDeclined(d: Draft, input: Extract<SagaInput, { type: 'PaymentD
     compensate(d, 'PAYMENT_DECLINED', ['ReleaseStock']);
     return;
   }
-  if (order.status === 'PENDING' && saga.step === 'COMPENSATING') d.note('Payment refused late', say.lateDecline(input.reason, input.detail));
+  if (order.status === 'PENDING' && saga.step === 'COMPENSATING')
+    d.note('Payment refused late', say.lateDecline(input.reason, input.detail));
 }
 
 function onDeadline(d: Draft, input: Extract<SagaInput, { type: 'Deadline' }>): void {
@@ -299,7 +300,10 @@ function confirm(d: Draft): void {
   const { order } = d;
   order.status = 'CONFIRMED';
   d.note('Order confirmed', say.confirmed());
-  d.events.push({ name: 'OrderConfirmed', payload: { orderId: order.id, customerId: order.customerId, totalCents: order.totalCents ?? 0 } });
+  d.events.push({
+    name: 'OrderConfirmed',
+    payload: { orderId: order.id, customerId: order.customerId, totalCents: order.totalCents ?? 0 },
+  });
   d.enter('COMMITTING', ['CommitStock']);
 }
 
@@ -320,7 +324,8 @@ function finishCancel(d: Draft): void {
 
 function assertValid(input: NewOrder): void {
   if (!input.customerId || input.customerId.length > 64) throw new InvalidOrder('customerId must be 1–64 characters');
-  if (input.lines.length === 0 || input.lines.length > MAX_LINES) throw new InvalidOrder(`an order has 1–${MAX_LINES} lines, got ${input.lines.length}`);
+  if (input.lines.length === 0 || input.lines.length > MAX_LINES)
+    throw new InvalidOrder(`an order has 1–${MAX_LINES} lines, got ${input.lines.length}`);
   for (const line of input.lines) {
     if (!line.sku || line.sku.length > 64) throw new InvalidOrder('every line needs a sku of 1–64 characters');
     if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0 || line.quantity > MAX_QUANTITY) {
@@ -392,7 +397,9 @@ class Draft {
   private schedule(): void {
     const { step, attempt } = this.saga;
     const { stepTimeoutMs, maxRetryDelayMs } = this.ctx.policy;
-    const delay = FORWARD_STEPS.includes(step) ? stepTimeoutMs : Math.min(stepTimeoutMs * 2 ** (attempt - 1), Math.max(maxRetryDelayMs, stepTimeoutMs));
+    const delay = FORWARD_STEPS.includes(step)
+      ? stepTimeoutMs
+      : Math.min(stepTimeoutMs * 2 ** (attempt - 1), Math.max(maxRetryDelayMs, stepTimeoutMs));
     const at = new Date(this.ctx.now.getTime() + delay);
     this.saga.deadlineAt = at.toISOString();
     this.deadline = { step, attempt, at };

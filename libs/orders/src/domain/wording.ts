@@ -40,19 +40,22 @@ const WAITING_FOR: Record<SagaCommandName, string> = {
   ReturnStock: 'inventory to put the stock back on the shelf',
 };
 
-export const placed = (customerId: string, lines: OrderLine[]) => `Customer ${customerId} ordered ${quantities(lines)}. Asking inventory to reserve the stock.`;
+export const placed = (customerId: string, lines: OrderLine[]) =>
+  `Customer ${customerId} ordered ${quantities(lines)}. Asking inventory to reserve the stock.`;
 
 export const stockReserved = (lines: OrderLine[], totalCents: number) =>
   `Inventory reserved ${pricedLines(lines)}: ${cents(totalCents)} in total. Asking billing to take ${cents(totalCents)} from the customer's account.`;
 
-export const stockReservedFree = (lines: OrderLine[]) => `Inventory reserved ${pricedLines(lines)}. Everything is free, so there is nothing to pay.`;
+export const stockReservedFree = (lines: OrderLine[]) =>
+  `Inventory reserved ${pricedLines(lines)}. Everything is free, so there is nothing to pay.`;
 
 export const outOfStock = (shortages: Shortage[]) =>
   shortages.length === 0
     ? 'Inventory could not reserve the stock. Nothing was reserved or charged.'
     : `Not enough stock of ${list(shortages.map((s) => `${s.sku} (${s.requested} wanted, ${s.available === 0 ? 'none' : s.available} available)`))}. Nothing was reserved or charged.`;
 
-export const paymentCaptured = (amountCents: number, entryId: string) => `${cents(amountCents)} were taken from the customer's account (ledger entry ${entryId}).`;
+export const paymentCaptured = (amountCents: number, entryId: string) =>
+  `${cents(amountCents)} were taken from the customer's account (ledger entry ${entryId}).`;
 
 export const confirmed = () => 'The order is confirmed. Asking inventory to send the stock out.';
 
@@ -100,10 +103,14 @@ export const stockReturned = () => "Inventory put the order's stock back on the 
 export const stockCommitted = () => 'Inventory confirmed that the stock left the warehouse for this order.';
 
 const CANCELLED: Record<CancelReason, string> = {
-  OUT_OF_STOCK: 'The order is cancelled because some items are out of stock. Nothing is held for it: no stock is reserved and nothing was charged.',
-  PAYMENT_DECLINED: 'The order is cancelled because the payment was declined. The reserved stock is back on the shelf and nothing was charged.',
-  TIMED_OUT: 'The order is cancelled because it could not be completed in time. Any stock reserved for it is back on the shelf and any payment taken was refunded.',
-  CUSTOMER_REQUEST: 'The order is cancelled as the customer asked. Any stock reserved for it is back on the shelf and any payment taken was refunded.',
+  OUT_OF_STOCK:
+    'The order is cancelled because some items are out of stock. Nothing is held for it: no stock is reserved and nothing was charged.',
+  PAYMENT_DECLINED:
+    'The order is cancelled because the payment was declined. The reserved stock is back on the shelf and nothing was charged.',
+  TIMED_OUT:
+    'The order is cancelled because it could not be completed in time. Any stock reserved for it is back on the shelf and any payment taken was refunded.',
+  CUSTOMER_REQUEST:
+    'The order is cancelled as the customer asked. Any stock reserved for it is back on the shelf and any payment taken was refunded.',
 };
 export const cancelled = (reason: CancelReason) => CANCELLED[reason];
 

@@ -9,14 +9,19 @@ export const SkuSchema = z
   .string({ error: 'must be a string' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
 
-export const CustomerIdSchema = z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
+export const CustomerIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
 
 export const OrderLineSchema = z.strictObject({ sku: SkuSchema, quantity: QuantitySchema });
 
 /** POST /orders (with the saga wiring). Prices are not sent: inventory prices the lines when it reserves them. */
 export const PlaceOrderSchema = z.strictObject({
   customerId: CustomerIdSchema,
-  lines: z.array(OrderLineSchema, { error: 'must be a list of lines' }).min(1, 'must have at least one line').max(50, 'must have at most 50 lines'),
+  lines: z
+    .array(OrderLineSchema, { error: 'must be a list of lines' })
+    .min(1, 'must have at least one line')
+    .max(50, 'must have at most 50 lines'),
 });
 export type PlaceOrderBody = z.infer<typeof PlaceOrderSchema>;
 
@@ -27,5 +32,7 @@ export const OrderViewSchema = z.object({
   totalCents: z.number().int().nullable().describe('null until inventory has priced the lines'),
   lines: z.array(z.object({ sku: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int().optional() })),
   reason: z.enum(CANCEL_REASONS).optional().describe('only when CANCELLED'),
-  history: z.array(z.object({ at: z.iso.datetime(), event: z.string(), detail: z.string() })).describe('what happened and why, oldest first'),
+  history: z
+    .array(z.object({ at: z.iso.datetime(), event: z.string(), detail: z.string() }))
+    .describe('what happened and why, oldest first'),
 });

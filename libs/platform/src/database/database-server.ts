@@ -17,7 +17,7 @@ export async function startDatabaseServer(
   database = EMBEDDED_DATABASE,
 ): Promise<DatabaseServer> {
   if (config.DATABASE_URL) {
-    return { adminUrl: config.DATABASE_URL, embedded: false, stop: async () => undefined };
+    return { adminUrl: config.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
   }
   const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT });
   await server.start();

@@ -24,7 +24,12 @@ export class HealthController {
       ready &&= ok;
     }
     if (!ready) {
-      throw new ServiceUnavailableException(`Not ready: ${Object.entries(modules).filter(([, s]) => s !== 'ready').map(([m]) => m).join(', ')} cannot reach its database or has pending migrations.`);
+      throw new ServiceUnavailableException(
+        `Not ready: ${Object.entries(modules)
+          .filter(([, s]) => s !== 'ready')
+          .map(([m]) => m)
+          .join(', ')} cannot reach its database or has pending migrations.`,
+      );
     }
     return { status: 'ready', modules: modules as Record<string, 'ready'> };
   }

@@ -16,7 +16,11 @@ export const ApiPathParam = (name: string, schema: z.ZodType) => ApiParam({ name
 
 /** Documents the required Idempotency-Key header. */
 export const ApiIdempotencyKey = () =>
-  ApiHeader({ name: 'Idempotency-Key', required: true, description: 'A unique value per logical request (e.g. a UUID). Repeating it returns the first response.' });
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: true,
+    description: 'A unique value per logical request (e.g. a UUID). Repeating it returns the first response.',
+  });
 
 /** Documents a response by status with an optional zod schema, plus the problem+json errors listed. */
 export const ApiResult = (status: number, description: string, schema?: z.ZodType, problems: number[] = []) =>

@@ -25,7 +25,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
     const body = this.toProblem(exception, req);
-    if (body.status >= 500) this.logger.error(`${req.method} ${req.originalUrl} failed`, exception instanceof Error ? exception.stack : String(exception));
+    if (body.status >= 500)
+      this.logger.error(`${req.method} ${req.originalUrl} failed`, exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) return;
     res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
   }
@@ -33,28 +34,48 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private toProblem(exception: unknown, req: Request): { status: number; [k: string]: unknown } {
     const instance = req.originalUrl;
     if (exception instanceof Problem) {
-      return { type: PROBLEM_TYPE_BASE + exception.slug, title: exception.title, status: exception.getStatus(), detail: exception.detail, instance, ...exception.extensions };
+      return {
+        type: PROBLEM_TYPE_BASE + exception.slug,
+        title: exception.title,
+        status: exception.getStatus(),
+        detail: exception.detail,
+        instance,
+        ...exception.extensions,
+      };
     }
     // Express's body parser errors reach us as HttpExceptions whose cause is the parser's error.
     const cause = exception instanceof HttpException ? (exception.cause as { type?: string } | undefined) : undefined;
     if (cause?.type === 'entity.parse.failed' || cause instanceof SyntaxError) {
-      return { type: PROBLEM_TYPE_BASE + 'malformed-json', title: 'Bad request', status: 400, detail: 'The request body is not valid JSON. Send a JSON document with Content-Type: application/json.', instance };
+      return {
+        type: PROBLEM_TYPE_BASE + 'malformed-json',
+        title: 'Bad request',
+        status: 400,
+        detail: 'The request body is not valid JSON. Send a JSON document with Content-Type: application/json.',
+        instance,
+      };
     }
     if (cause?.type === 'entity.too.large') {
-      return { type: PROBLEM_TYPE_BASE + 'payload-too-large', title: 'Payload too large', status: 413, detail: 'The request body is too large. Send at most 100 kB.', instance };
+      return {
+        type: PROBLEM_TYPE_BASE + 'payload-too-large',
+        title: 'Payload too large',
+        status: 413,
+        detail: 'The request body is too large. Send at most 100 kB.',
+        instance,
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
-      const detail = Array.isArray(message) ? message.join('; ') : String(message ?? exception.message);
+      const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
       return { type: PROBLEM_TYPE_BASE + (STATUS_SLUGS[status] ?? 'error'), title: titleOf(status), status, detail, instance };
     }
     return {
       type: PROBLEM_TYPE_BASE + 'internal-error',
       title: 'Internal server error',
       status: 500,
-      detail: 'Something went wrong on our side and nothing was changed. Try again; if it keeps failing, report it with this request URL and time.',
+      detail:
+        'Something went wrong on our side and nothing was changed. Try again; if it keeps failing, report it with this request URL and time.',
       instance,
     };
   }

@@ -7,6 +7,8 @@ export class SchemaPipe<S extends z.ZodType> implements PipeTransform<unknown, z
   constructor(
     private readonly schema: S,
     private readonly where: 'body' | 'path' | 'header',
+    /** Name of the single parameter or header being validated, used as the field name in errors. */
+    private readonly name?: string,
   ) {}
 
   transform(value: unknown): z.infer<S> {
@@ -14,7 +16,7 @@ export class SchemaPipe<S extends z.ZodType> implements PipeTransform<unknown, z
     if (result.success) return result.data;
     const errors = result.error.issues.map((issue) => ({
       in: this.where,
-      field: issue.path.map(String).join('.') || undefined,
+      field: [this.name, ...issue.path.map(String)].filter(Boolean).join('.') || undefined,
       message: issue.message,
     }));
     const list = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
@@ -25,12 +27,12 @@ export class SchemaPipe<S extends z.ZodType> implements PipeTransform<unknown, z
 /** `@ValidBody(schema)`: the body, validated. A missing or non-object body fails too. */
 export const ValidBody = <S extends z.ZodType>(schema: S) => Body(new SchemaPipe(schema, 'body'));
 /** `@ValidParam('sku', schema)`: one path parameter, validated. */
-export const ValidParam = <S extends z.ZodType>(name: string, schema: S) => Param(name, new SchemaPipe(schema, 'path'));
+export const ValidParam = <S extends z.ZodType>(name: string, schema: S) => Param(name, new SchemaPipe(schema, 'path', name));
 /** `@ValidHeader('idempotency-key', schema)`: one header, validated. */
 export const ValidHeader = <S extends z.ZodType>(name: string, schema: S) =>
   createParamDecorator((header: string, ctx: ExecutionContext) => {
     const value = ctx.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[header.toLowerCase()];
-    return new SchemaPipe(schema, 'header').transform(value);
+    return new SchemaPipe(schema, 'header', header).transform(value);
   })(name);
 
 /** Integer money in cents: positive, and small enough that sums stay exact in JavaScript and bigint columns. */

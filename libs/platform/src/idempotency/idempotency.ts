@@ -16,7 +16,13 @@ import { Problem } from '../http/problem';
 export const IdempotencyKeySchema = z
   .string({ error: 'the Idempotency-Key header is required: send a unique value (e.g. a UUID) per logical request' })
   .transform((v) => v.trim().replace(/^"(.*)"$/, '$1'))
-  .pipe(z.string().min(1, 'the Idempotency-Key header must not be empty').max(255, 'the Idempotency-Key header must be at most 255 characters').regex(/^[\x21-\x7e]+$/, 'the Idempotency-Key header must be visible ASCII characters'));
+  .pipe(
+    z
+      .string()
+      .min(1, 'the Idempotency-Key header must not be empty')
+      .max(255, 'the Idempotency-Key header must be at most 255 characters')
+      .regex(/^[\x21-\x7e]+$/, 'the Idempotency-Key header must be visible ASCII characters'),
+  );
 
 export interface IdempotentRequest {
   /** Operation name, e.g. `billing.deposit`. Keys are unique per scope. */
@@ -41,7 +47,7 @@ export async function runIdempotent<B>(
 ): Promise<StoredResponse<B>> {
   const fingerprint = fingerprintOf(req.request);
   const claim = randomUUID();
-  const claimed = await dataSource.query(
+  const claimed: { claim: string }[] = await dataSource.query(
     `INSERT INTO idempotency_keys (scope, key, fingerprint, claim, claimed_until)
      VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
      ON CONFLICT (scope, key) DO UPDATE SET claim = EXCLUDED.claim, claimed_until = EXCLUDED.claimed_until
@@ -55,7 +61,7 @@ export async function runIdempotent<B>(
   try {
     return await dataSource.transaction(async (em) => {
       const response = await work(em);
-      const stored = await em.query(
+      const stored: unknown = await em.query(
         `UPDATE idempotency_keys SET response_status = $4, response_body = $5, completed_at = now()
           WHERE scope = $1 AND key = $2 AND claim = $3 AND response_status IS NULL RETURNING 1`,
         [req.scope, req.key, claim, response.status, JSON.stringify(response.body ?? null)],
@@ -66,7 +72,11 @@ export async function runIdempotent<B>(
     });
   } catch (error) {
     // Nothing was applied: free the key so that a retry of the same request can run.
-    await dataSource.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND claim = $3 AND response_status IS NULL`, [req.scope, req.key, claim]);
+    await dataSource.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND claim = $3 AND response_status IS NULL`, [
+      req.scope,
+      req.key,
+      claim,
+    ]);
     throw error;
   }
 }
@@ -89,7 +99,10 @@ async function replayOrRefuse<B>(dataSource: DataSource, req: IdempotentRequest,
 }
 
 function inFlight(key: string): Problem {
-  return Problem.conflict('idempotency-key-in-flight', `A request with Idempotency-Key '${key}' is still being processed. Retry in a moment to get its result.`);
+  return Problem.conflict(
+    'idempotency-key-in-flight',
+    `A request with Idempotency-Key '${key}' is still being processed. Retry in a moment to get its result.`,
+  );
 }
 
 /** TypeORM's postgres driver returns `[rows, count]` for UPDATE/DELETE and plain rows otherwise. */

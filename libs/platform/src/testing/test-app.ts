@@ -13,7 +13,9 @@ export interface TestApp {
 /** Boots the given modules alone on the platform, against a fresh database, ready for supertest. */
 export async function createTestApp(imports: NonNullable<ModuleMetadata['imports']>, db?: TestDatabase): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot({ database: database.settings }), ...imports] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [PlatformModule.forRoot({ database: database.settings }), ...imports],
+  }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureHttp(app);
   await app.init();
