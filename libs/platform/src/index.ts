@@ -30,7 +30,7 @@ export {
 } from './idempotency/idempotency';
 export { HealthController } from './health/health.controller';
 export { PlatformModule, type PlatformOptions } from './platform.module';
-export { createTestApp, type TestApp } from './testing/test-app';
+export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
 export * from './messaging';

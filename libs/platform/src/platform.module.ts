@@ -4,9 +4,12 @@ import { DatabaseModule } from './database/database.module';
 import type { DatabaseConnectionSettings } from './database/module-data-source';
 import { HealthController } from './health/health.controller';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { MessagingModule, type MessagingOptions } from './messaging';
 
 export interface PlatformOptions {
   database: DatabaseConnectionSettings;
+  /** Relay tuning, transport and the admin token; defaults suit production. */
+  messaging?: MessagingOptions;
 }
 
 /** What every host (the monolith, an extracted service, a module's own tests) imports once. */
@@ -16,10 +19,10 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      imports: [DatabaseModule.forRoot(options.database)],
+      imports: [DatabaseModule.forRoot(options.database), MessagingModule.forRoot(options.messaging)],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
-      exports: [DatabaseModule],
+      exports: [DatabaseModule, MessagingModule],
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureHttp } from '../http/configure-http';
-import { PlatformModule } from '../platform.module';
+import { PlatformModule, type PlatformOptions } from '../platform.module';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface TestApp {
@@ -10,11 +10,23 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the given modules alone on the platform, against a fresh database, ready for supertest. */
-export async function createTestApp(imports: NonNullable<ModuleMetadata['imports']>, db?: TestDatabase): Promise<TestApp> {
+/** Messaging settings for tests: relays poll and retry within milliseconds, so nothing waits for seconds. */
+export const FAST_MESSAGING: NonNullable<PlatformOptions['messaging']> = {
+  relay: { pollIntervalMs: 20, leaseMs: 5_000, retry: { baseMs: 10, capMs: 100, maxAttempts: 5 } },
+};
+
+/**
+ * Boots the given modules alone on the platform, against a fresh database (or `db`), ready for supertest.
+ * Messaging defaults to FAST_MESSAGING.
+ */
+export async function createTestApp(
+  imports: NonNullable<ModuleMetadata['imports']>,
+  db?: TestDatabase,
+  messaging: PlatformOptions['messaging'] = FAST_MESSAGING,
+): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const moduleRef = await Test.createTestingModule({
-    imports: [PlatformModule.forRoot({ database: database.settings }), ...imports],
+    imports: [PlatformModule.forRoot({ database: database.settings, messaging }), ...imports],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureHttp(app);

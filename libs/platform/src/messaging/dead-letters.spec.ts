@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { type TestDatabase, createTestDatabase } from '../testing/test-database';
+import { runMessagesCli } from './cli';
+import { DeadLetters, MessagingModules, UnknownModuleError, adminStore } from './dead-letters';
+import { HandlerRegistry, MessageDispatcher } from './dispatcher';
+import type { Envelope } from './envelope';
+import { NonRetryableError } from './errors';
+import { InProcessTransport } from './in-process-transport';
+import { FAST, Note, openMessagingModule, recordingLogger } from './messaging.test-kit';
+import { Outbox } from './outbox';
+import { OutboxRelay } from './relay';
+
+describe('Dead letters', () => {
+  let db: TestDatabase;
+  let alpha: DataSource;
+  let beta: DataSource;
+  let deadLetters: DeadLetters;
+  const outbox = new Outbox('alpha');
+  const logger = recordingLogger();
+  let brokenB = true;
+  const applied = { a: [] as string[], b: [] as string[] };
+
+  const registry = new HandlerRegistry()
+    .add({ consumer: 'beta:A.handle', module: 'beta', contract: Note, handle: (_p, ctx) => void applied.a.push(ctx.envelope.id) })
+    .add({
+      consumer: 'beta:B.handle',
+      module: 'beta',
+      contract: Note,
+      handle: (_p, ctx) => {
+        if (brokenB) throw new NonRetryableError('B cannot handle this yet');
+        applied.b.push(ctx.envelope.id);
+      },
+    });
+  const relay = () =>
+    new OutboxRelay({
+      module: 'alpha',
+      dataSource: alpha,
+      transport: new InProcessTransport(new MessageDispatcher(registry, (m) => (m === 'beta' ? beta : alpha), logger)),
+      options: FAST,
+      logger,
+    });
+  async function deadLetter(n: number): Promise<Envelope> {
+    brokenB = true;
+    const sent = await alpha.transaction((em) => outbox.add(em, Note, { n }, { key: `k${n}` }));
+    await relay().runOnce();
+    return sent;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('deadletters');
+    alpha = await openMessagingModule(db, 'alpha');
+    beta = await openMessagingModule(db, 'beta');
+    const modules = new MessagingModules();
+    modules.add('alpha', alpha);
+    modules.add('beta', beta);
+    deadLetters = new DeadLetters(modules);
+  });
+  afterAll(async () => {
+    await alpha?.destroy();
+    await beta?.destroy();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await alpha.query('TRUNCATE outbox');
+    await beta.query('TRUNCATE inbox');
+    applied.a = [];
+    applied.b = [];
+  });
+
+  it('lists newest first and shows the envelope and the error history', async () => {
+    const older = await deadLetter(1);
+    const newer = await deadLetter(2);
+    const list = await deadLetters.list({ module: 'alpha' });
+    expect(list.map((l) => l.id)).toEqual([newer.id, older.id]);
+    expect(list[0]).toMatchObject({
+      module: 'alpha',
+      type: Note.type,
+      key: 'k2',
+      attempts: 1,
+      lastError: 'NonRetryableError: B cannot handle this yet',
+    });
+    expect((await deadLetters.list({ limit: 1, offset: 1 })).map((l) => l.id)).toEqual([older.id]);
+
+    const shown = await deadLetters.get('alpha', older.id);
+    expect(shown?.envelope).toEqual(older);
+    expect(shown?.errors).toEqual([{ at: expect.any(String), attempt: 1, error: 'NonRetryableError: B cannot handle this yet' }]);
+    expect(await deadLetters.get('alpha', randomUUID())).toBeNull();
+    await expect(deadLetters.list({ module: 'gamma' })).rejects.toThrow(UnknownModuleError);
+  });
+
+  it('requeues with the same id: the consumer that already applied it skips, the fixed one applies it', async () => {
+    const sent = await deadLetter(1);
+    expect(applied).toEqual({ a: [sent.id], b: [] });
+
+    brokenB = false;
+    expect(await deadLetters.requeue('alpha', sent.id)).toBe(true);
+    expect(await relay().runOnce()).toBe(1);
+
+    expect(applied).toEqual({ a: [sent.id], b: [sent.id] });
+    expect((await alpha.query(`SELECT status, message_id FROM outbox`))[0]).toEqual({ status: 'dispatched', message_id: sent.id });
+    expect(await deadLetters.list()).toEqual([]);
+    expect(await deadLetters.requeue('alpha', sent.id)).toBe(false);
+  });
+
+  it('purges one or all', async () => {
+    const one = await deadLetter(1);
+    await deadLetter(2);
+    await deadLetter(3);
+    expect(await deadLetters.purge('alpha', one.id)).toBe(true);
+    expect(await deadLetters.purge('alpha', one.id)).toBe(false);
+    expect(await deadLetters.list()).toHaveLength(2);
+    expect(await deadLetters.purgeAll('alpha')).toBe(2);
+    expect(await deadLetters.list()).toEqual([]);
+  });
+
+  it('reports per-module stats with the age of the oldest due message', async () => {
+    await deadLetter(1);
+    await alpha.transaction((em) => outbox.add(em, Note, { n: 9 }, { key: 'waiting' }));
+    await alpha.query(`UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE status = 'pending'`);
+    await alpha.transaction((em) => outbox.add(em, Note, { n: 10 }, { key: 'later', notBefore: new Date(Date.now() + 3_600_000) }));
+    const stats = await deadLetters.stats();
+    expect(stats.find((s) => s.module === 'alpha')).toMatchObject({ pending: 2, leased: 0, retrying: 0, delayed: 1, dead: 1 });
+    expect(stats.find((s) => s.module === 'alpha')!.oldestPendingMs).toBeGreaterThanOrEqual(90_000);
+    expect(stats.find((s) => s.module === 'beta')).toMatchObject({ pending: 0, dead: 0, oldestPendingMs: null });
+  });
+
+  it('works through one admin connection across schemas', async () => {
+    const sent = await deadLetter(1);
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const viaAdmin = new DeadLetters(adminStore(admin));
+      expect((await viaAdmin.list()).map((l) => [l.module, l.id])).toEqual([['alpha', sent.id]]);
+      expect(await viaAdmin.requeue('alpha', sent.id)).toBe(true);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  describe('messages CLI', () => {
+    async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+      let out = '';
+      let err = '';
+      const code = await runMessagesCli(argv, { env: { DATABASE_URL: db.url }, out: (t) => void (out += t), err: (t) => void (err += t) });
+      return { code, out, err };
+    }
+
+    it('lists, shows, requeues and purges dead letters, and prints outbox stats', async () => {
+      const sent = await deadLetter(7);
+      const list = await cli('dead-letters', 'list');
+      expect(list).toMatchObject({ code: 0, err: '' });
+      expect(list.out).toContain(sent.id);
+      expect(list.out).toContain(Note.type);
+      expect(list.out).toMatch(/│ Module │ Id/);
+
+      const show = await cli('dead-letters', 'show', 'alpha', sent.id);
+      expect(show.code).toBe(0);
+      expect(show.out).toContain('B cannot handle this yet');
+      expect(show.out).toContain(`"id": "${sent.id}"`);
+
+      const stats = await cli('outbox', 'stats');
+      expect(stats.out).toMatch(/alpha\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*1/);
+
+      expect(await cli('dead-letters', 'requeue', 'alpha')).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('either a message id or --all'),
+      });
+      expect((await cli('dead-letters', 'requeue', 'alpha', '--all')).out).toBe('Requeued 1 dead letter of alpha.\n');
+      expect((await cli('dead-letters', 'purge', 'alpha', sent.id)).code).toBe(1); // no longer dead
+      expect((await cli('dead-letters', 'list')).out).toBe('No dead letters.\n');
+    });
+
+    it('says what to do when it cannot connect or the module is unknown', async () => {
+      let err = '';
+      const code = await runMessagesCli(['outbox', 'stats'], {
+        env: { EMBEDDED_PG_PORT: '1' },
+        out: () => undefined,
+        err: (t) => void (err += t),
+      });
+      expect(code).toBe(1);
+      expect(err).toMatch(/Cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/monolith.*Set DATABASE_URL/);
+      expect(await cli('dead-letters', 'show', 'gamma', randomUUID())).toMatchObject({
+        code: 1,
+        err: expect.stringContaining("No module 'gamma'"),
+      });
+      expect((await cli('dead-letters', 'frobnicate')).code).toBe(2);
+    });
+  });
+});

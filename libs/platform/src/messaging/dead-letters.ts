@@ -1,0 +1,226 @@
+import { Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { returnedRows } from '../idempotency/idempotency';
+import type { Envelope } from './envelope';
+import { outboxChannel } from './outbox';
+
+/** Where the messaging tables are: a module list and a way to query each module's schema. */
+export interface MessagingStore {
+  modules(): Promise<string[]>;
+  /** Runs SQL that names tables schema-qualified (`"billing".outbox`). */
+  query<T = Record<string, unknown>>(module: string, sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** The modules whose relays run in this process, each queried through its own DataSource (filled by MessagingModule.forModule). */
+@Injectable()
+export class MessagingModules implements MessagingStore {
+  private readonly sources = new Map<string, DataSource>();
+
+  add(module: string, dataSource: DataSource): void {
+    this.sources.set(module, dataSource);
+  }
+
+  modules(): Promise<string[]> {
+    return Promise.resolve([...this.sources.keys()].sort());
+  }
+
+  async query<T>(module: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const ds = this.sources.get(module);
+    if (!ds) throw new UnknownModuleError(module);
+    return returnedRows<T>(await ds.query(sql, params));
+  }
+}
+
+/** Reads every schema through one admin connection (superuser), e.g. from the CLI. */
+export function adminStore(client: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> }): MessagingStore {
+  return {
+    modules: async () =>
+      (
+        (
+          await client.query(
+            `SELECT n.nspname AS module FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname = 'outbox' AND c.relkind IN ('r', 'p') ORDER BY 1`,
+          )
+        ).rows as { module: string }[]
+      ).map((r) => r.module),
+    query: async <T>(_module: string, sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[],
+  };
+}
+
+export class UnknownModuleError extends Error {
+  override name = 'UnknownModuleError';
+  constructor(readonly module: string) {
+    super(`No module '${module}' has an outbox here. List the modules with 'messages outbox stats'.`);
+  }
+}
+
+export interface DeadLetterSummary {
+  module: string;
+  /** The message id (stays the same when requeued). */
+  id: string;
+  type: string;
+  key: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  deadAt: string;
+}
+
+export interface DeadLetter extends DeadLetterSummary {
+  envelope: Envelope;
+  /** The latest failures (up to 50), oldest first. */
+  errors: { at: string; attempt: number; error: string }[];
+}
+
+export interface OutboxStats {
+  module: string;
+  /** Not yet dispatched (includes delayed and retrying messages). */
+  pending: number;
+  /** Pending and held by a relay right now. */
+  leased: number;
+  /** Pending after at least one failed attempt. */
+  retrying: number;
+  /** Pending with a notBefore still in the future. */
+  delayed: number;
+  dead: number;
+  /** Age of the oldest due pending message (ms); the relay's lag. Null when nothing is due. */
+  oldestPendingMs: number | null;
+}
+
+type Row = {
+  id: string;
+  type: string;
+  key: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  dead_at: Date;
+  envelope?: Envelope;
+  errors?: DeadLetter['errors'];
+};
+
+/**
+ * Messages that failed for good, across every module's schema: list (newest first), inspect, requeue (same
+ * message id: consumers that already applied it skip it through their inbox), purge. Dead letters are never
+ * pruned automatically. Requeue a message within the inbox window (7 days by default), or consumers that
+ * already applied it may apply it again.
+ */
+export class DeadLetters {
+  constructor(private readonly store: MessagingStore) {}
+
+  /** Newest first. Without `module`, across all modules. */
+  async list(options: { module?: string; limit?: number; offset?: number } = {}): Promise<DeadLetterSummary[]> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    const offset = Math.max(options.offset ?? 0, 0);
+    const modules = options.module ? [await this.known(options.module)] : await this.store.modules();
+    const pages = await Promise.all(
+      modules.map(async (module) => {
+        const rows = await this.store.query<Row>(
+          module,
+          `SELECT message_id AS id, type, key, attempts, last_error, created_at, dead_at FROM ${table(module)}
+            WHERE status = 'dead' ORDER BY dead_at DESC, seq DESC LIMIT $1`,
+          [limit + offset],
+        );
+        return rows.map((r) => summary(module, r));
+      }),
+    );
+    return pages
+      .flat()
+      .sort((a, b) => b.deadAt.localeCompare(a.deadAt))
+      .slice(offset, offset + limit);
+  }
+
+  /** The dead letter with its envelope and error history, or null. */
+  async get(module: string, id: string): Promise<DeadLetter | null> {
+    await this.known(module);
+    const [row] = await this.store.query<Row>(
+      module,
+      `SELECT message_id AS id, type, key, attempts, last_error, created_at, dead_at, envelope, errors FROM ${table(module)}
+        WHERE status = 'dead' AND message_id = $1 ORDER BY seq DESC LIMIT 1`,
+      [id],
+    );
+    return row ? { ...summary(module, row), envelope: row.envelope!, errors: row.errors ?? [] } : null;
+  }
+
+  /** Puts the message back in line with its attempts reset; returns whether there was one. */
+  async requeue(module: string, id: string): Promise<boolean> {
+    return (await this.requeueWhere(module, 'AND message_id = $1', [id])) > 0;
+  }
+
+  async requeueAll(module: string): Promise<number> {
+    return this.requeueWhere(module, '', []);
+  }
+
+  /** Deletes the dead letter; returns whether there was one. */
+  async purge(module: string, id: string): Promise<boolean> {
+    await this.known(module);
+    const rows = await this.store.query(module, `DELETE FROM ${table(module)} WHERE status = 'dead' AND message_id = $1 RETURNING 1`, [id]);
+    return rows.length > 0;
+  }
+
+  async purgeAll(module: string): Promise<number> {
+    await this.known(module);
+    const [{ n }] = await this.store.query<{ n: number }>(
+      module,
+      `WITH gone AS (DELETE FROM ${table(module)} WHERE status = 'dead' RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    );
+    return n;
+  }
+
+  /** Operators' view of every outbox: backlog, leases, retries, dead letters and lag. */
+  async stats(): Promise<OutboxStats[]> {
+    const modules = await this.store.modules();
+    return Promise.all(
+      modules.map(async (module) => {
+        const [row] = await this.store.query<Omit<OutboxStats, 'module'>>(
+          module,
+          `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+                  count(*) FILTER (WHERE status = 'pending' AND lease_until >= now())::int AS leased,
+                  count(*) FILTER (WHERE status = 'pending' AND attempts > 0)::int AS retrying,
+                  count(*) FILTER (WHERE status = 'pending' AND not_before > now())::int AS delayed,
+                  count(*) FILTER (WHERE status = 'dead')::int AS dead,
+                  (extract(epoch FROM now() - min(coalesce(not_before, created_at))
+                     FILTER (WHERE status = 'pending' AND coalesce(not_before, created_at) <= now())) * 1000)::float8 AS "oldestPendingMs"
+             FROM ${table(module)}`,
+        );
+        return { module, ...row, oldestPendingMs: row.oldestPendingMs === null ? null : Math.round(row.oldestPendingMs) };
+      }),
+    );
+  }
+
+  private async requeueWhere(module: string, where: string, params: unknown[]): Promise<number> {
+    await this.known(module);
+    // In place: the row keeps its seq, so later messages of its key that are still pending wait for it again.
+    const [{ n }] = await this.store.query<{ n: number }>(
+      module,
+      `WITH back AS (UPDATE ${table(module)} SET status = 'pending', attempts = 0, available_at = now(), dead_at = NULL, lease_owner = NULL, lease_until = NULL
+         WHERE status = 'dead' ${where} RETURNING 1)
+       SELECT count(*)::int AS n, pg_notify('${outboxChannel(module)}', '') FROM back`,
+      params,
+    );
+    return n;
+  }
+
+  private async known(module: string): Promise<string> {
+    // Module names end up in SQL as schema names: only known ones (which passed assertModuleName) get there.
+    if (!(await this.store.modules()).includes(module)) throw new UnknownModuleError(module);
+    return module;
+  }
+}
+
+function table(module: string): string {
+  return `"${module}".outbox`;
+}
+
+function summary(module: string, r: Row): DeadLetterSummary {
+  return {
+    module,
+    id: r.id,
+    type: r.type,
+    key: r.key,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    createdAt: new Date(r.created_at).toISOString(),
+    deadAt: new Date(r.dead_at).toISOString(),
+  };
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { type TestDatabase, createTestDatabase } from '../testing/test-database';
+import type { PayloadOf } from './contract';
+import { HandleMessage, HandlerRegistry, MessageConsumer, type MessageContext, MessageDispatcher, subscriptionsOf } from './dispatcher';
+import { type Envelope, createEnvelope } from './envelope';
+import { InvalidMessageError, MessageDeliveryError, NonRetryableError, isNonRetryable } from './errors';
+import { PaymentCaptured, PaymentRequested, deferred, openMessagingModule, waitFor } from './messaging.test-kit';
+
+describe('MessageDispatcher (inbox + handlers)', () => {
+  let db: TestDatabase;
+  let alpha: DataSource;
+  let beta: DataSource;
+  const dataSources = () => ({ alpha, beta });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('dispatch');
+    alpha = await openMessagingModule(db, 'alpha');
+    beta = await openMessagingModule(db, 'beta');
+  });
+  afterAll(async () => {
+    await alpha?.destroy();
+    await beta?.destroy();
+    await db?.drop();
+  });
+  beforeEach(() => beta.query('TRUNCATE inbox, outbox'));
+
+  function dispatcherWith(
+    ...handlers: { consumer: string; handle: (p: PayloadOf<typeof PaymentRequested>, ctx: MessageContext) => unknown }[]
+  ) {
+    const registry = new HandlerRegistry();
+    for (const h of handlers) registry.add({ consumer: h.consumer, module: 'beta', contract: PaymentRequested, handle: h.handle });
+    return new MessageDispatcher(registry, (m) => dataSources()[m as 'alpha' | 'beta']);
+  }
+  const message = (payload: unknown = { orderId: randomUUID(), amountCents: 100 }) =>
+    createEnvelope('alpha', PaymentRequested.type, payload, { key: 'order-1' }) as Envelope;
+
+  it('runs the handler with the validated payload, records the inbox row and skips a duplicate', async () => {
+    const seen: unknown[] = [];
+    const dispatcher = dispatcherWith({ consumer: 'beta:Billing.capture', handle: (p) => void seen.push(p) });
+    const envelope = message();
+
+    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Billing.capture', messageId: envelope.id, outcome: 'applied' }]);
+    expect(await dispatcher.deliver(envelope)).toEqual([
+      { consumer: 'beta:Billing.capture', messageId: envelope.id, outcome: 'duplicate' },
+    ]);
+    expect(seen).toEqual([envelope.payload]);
+    expect(await beta.query('SELECT consumer, message_id FROM inbox')).toEqual([
+      { consumer: 'beta:Billing.capture', message_id: envelope.id },
+    ]);
+  });
+
+  it('applies two copies delivered at the same moment once (the second waits on the inbox key, then skips)', async () => {
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    const gate = deferred();
+    let calls = 0;
+    const dispatcher = dispatcherWith({
+      consumer: 'beta:Billing.capture',
+      handle: async () => {
+        calls++;
+        await gate.promise;
+      },
+    });
+    const envelope = message();
+    try {
+      const both = Promise.all([dispatcher.deliver(envelope), dispatcher.deliver(envelope)]);
+      // Hold the first handler open until the second copy is blocked on the inbox row (or, were the inbox
+      // broken, has entered the handler too).
+      await waitFor(async () => {
+        const waiting = await admin.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%inbox%'`,
+        );
+        return waiting.rowCount! > 0 || calls > 1;
+      }, 'the second copy to wait on the inbox');
+      gate.resolve();
+      const outcomes = (await both).flat().map((o) => o.outcome);
+      expect(outcomes.sort()).toEqual(['applied', 'duplicate']);
+      expect(calls).toBe(1);
+    } finally {
+      gate.resolve();
+      await admin.end();
+    }
+  });
+
+  it('rolls back the inbox row and the handler writes when the handler fails, so a retry runs it again', async () => {
+    let fail = true;
+    const dispatcher = dispatcherWith({
+      consumer: 'beta:Billing.capture',
+      handle: async (p, ctx) => {
+        await ctx.outbox.add(PaymentCaptured, { orderId: p.orderId }, { key: p.orderId });
+        if (fail) throw new Error('card declined by a flaky gateway');
+      },
+    });
+    const envelope = message();
+    await expect(dispatcher.deliver(envelope)).rejects.toThrow('flaky gateway');
+    expect(await beta.query('SELECT * FROM inbox')).toHaveLength(0);
+    expect(await beta.query('SELECT * FROM outbox')).toHaveLength(0);
+    fail = false;
+    expect((await dispatcher.deliver(envelope))[0].outcome).toBe('applied');
+    expect(await beta.query('SELECT * FROM outbox')).toHaveLength(1);
+  });
+
+  it('publishes through ctx.outbox in the consumer transaction with correlation, causation and trace of the incoming message', async () => {
+    const dispatcher = dispatcherWith({
+      consumer: 'beta:Billing.capture',
+      handle: (p, ctx) => ctx.outbox.add(PaymentCaptured, { orderId: p.orderId }, { key: p.orderId }),
+    });
+    const envelope = message();
+    await dispatcher.deliver(envelope);
+    const [{ envelope: sent }] = await beta.query('SELECT envelope FROM outbox');
+    expect(sent).toMatchObject({
+      type: PaymentCaptured.type,
+      source: 'beta',
+      correlationId: envelope.correlationId,
+      causationId: envelope.id,
+    });
+    expect(sent.traceparent.slice(0, 36)).toBe(envelope.traceparent.slice(0, 36));
+    expect(sent.traceparent).not.toBe(envelope.traceparent);
+  });
+
+  it('refuses an invalid payload before the handler runs, as non-retryable', async () => {
+    let calls = 0;
+    const dispatcher = dispatcherWith({ consumer: 'beta:Billing.capture', handle: () => void calls++ });
+    const error = await dispatcher.deliver(message({ orderId: 'nope' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidMessageError);
+    expect(isNonRetryable(error)).toBe(true);
+    expect((error as Error).message).toMatch(/alpha\.payment-requested\.v1.*orderId.*dead letters/);
+    expect(calls).toBe(0);
+    expect(await beta.query('SELECT * FROM inbox')).toHaveLength(0);
+  });
+
+  it('refuses a malformed envelope as non-retryable', async () => {
+    const dispatcher = dispatcherWith();
+    await expect(dispatcher.deliver({ hello: 'world' })).rejects.toThrow(NonRetryableError);
+  });
+
+  it('delivers a batch in one transaction per subscriber, and names the message that failed', async () => {
+    const seen: number[] = [];
+    const dispatcher = dispatcherWith({
+      consumer: 'beta:Billing.capture',
+      handle: (p) => {
+        if (p.amountCents === 3) throw new NonRetryableError('no such account');
+        seen.push(p.amountCents);
+      },
+    });
+    const batch = [1, 2, 4].map((amountCents) => message({ orderId: randomUUID(), amountCents }));
+    expect((await dispatcher.deliverBatch(batch)).map((o) => o.outcome)).toEqual(['applied', 'applied', 'applied']);
+    expect(seen).toEqual([1, 2, 4]);
+
+    const failing = [message({ orderId: randomUUID(), amountCents: 5 }), message({ orderId: randomUUID(), amountCents: 3 })];
+    const error = await dispatcher.deliverBatch(failing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MessageDeliveryError);
+    expect((error as MessageDeliveryError).messageId).toBe(failing[1].id);
+    expect(isNonRetryable((error as MessageDeliveryError).cause)).toBe(true);
+    expect(await beta.query('SELECT count(*)::int AS n FROM inbox')).toEqual([{ n: 3 }]); // the batch's transaction rolled back
+
+    const poison = [message(), message({ orderId: 'x' })];
+    expect(((await dispatcher.deliverBatch(poison).catch((e: unknown) => e)) as MessageDeliveryError).messageId).toBe(poison[1].id);
+  });
+
+  it('does nothing for a type without local subscribers', async () => {
+    expect(await dispatcherWith().deliver(message())).toEqual([]);
+  });
+
+  it('with several subscribers, a failure fails the delivery; on the retry the ones that committed skip', async () => {
+    let failing = true;
+    const calls = { a: 0, b: 0 };
+    const dispatcher = dispatcherWith(
+      { consumer: 'beta:A.handle', handle: () => void calls.a++ },
+      {
+        consumer: 'beta:B.handle',
+        handle: () => {
+          calls.b++;
+          if (failing) throw new Error('B is down');
+        },
+      },
+    );
+    const envelope = message();
+    await expect(dispatcher.deliver(envelope)).rejects.toThrow('B is down');
+    failing = false;
+    expect(await dispatcher.deliver(envelope)).toEqual([
+      { consumer: 'beta:A.handle', messageId: envelope.id, outcome: 'duplicate' },
+      { consumer: 'beta:B.handle', messageId: envelope.id, outcome: 'applied' },
+    ]);
+    expect(calls).toEqual({ a: 1, b: 2 });
+  });
+
+  it('reads @MessageConsumer/@HandleMessage into subscriptions named <module>:<Class>.<method>', async () => {
+    @MessageConsumer('beta')
+    class CapturePaymentHandler {
+      readonly captured: string[] = [];
+      @HandleMessage(PaymentRequested)
+      capture(payload: PayloadOf<typeof PaymentRequested>, ctx: MessageContext<PayloadOf<typeof PaymentRequested>>) {
+        this.captured.push(`${payload.orderId}:${ctx.envelope.id}`);
+      }
+      @HandleMessage(PaymentCaptured, { consumer: 'receipt' })
+      async receipt() {}
+    }
+    const handler = new CapturePaymentHandler();
+    const subscriptions = subscriptionsOf(handler);
+    expect(subscriptions.map((s) => [s.consumer, s.module, s.contract.type])).toEqual([
+      ['beta:CapturePaymentHandler.capture', 'beta', PaymentRequested.type],
+      ['beta:CapturePaymentHandler.receipt', 'beta', PaymentCaptured.type],
+    ]);
+    const registry = new HandlerRegistry();
+    subscriptions.forEach((s) => registry.add(s));
+    expect(() => registry.add(subscriptions[0])).toThrow(/unique/);
+    const envelope = message();
+    await new MessageDispatcher(registry, () => beta).deliver(envelope);
+    expect(handler.captured).toEqual([`${(envelope.payload as { orderId: string }).orderId}:${envelope.id}`]);
+  });
+});

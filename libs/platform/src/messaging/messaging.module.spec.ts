@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Module } from '@nestjs/common';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { DatabaseModule, InjectModuleDataSource } from '../database/database.module';
+import { type TestApp, createTestApp } from '../testing/test-app';
+import type { PayloadInput, PayloadOf } from './contract';
+import { HandleMessage, MessageConsumer, type MessageContext } from './dispatcher';
+import { NonRetryableError } from './errors';
+import { MessagingModule, type OutboxRelayHost, relayToken } from './messaging.module';
+import { FAST, MIGRATIONS_AT, Note, PaymentRequested, waitFor } from './messaging.test-kit';
+import { messagingMigrations } from './migrations';
+import { InjectOutbox, Outbox } from './outbox';
+
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+@Injectable()
+class Checkout {
+  constructor(
+    @InjectModuleDataSource('alpha') readonly dataSource: DataSource,
+    @InjectOutbox('alpha') private readonly outbox: Outbox,
+  ) {}
+
+  publish<C extends typeof Note | typeof PaymentRequested>(contract: C, payload: PayloadInput<C>, key: string) {
+    return this.dataSource.transaction((em) => this.outbox.add(em, contract, payload, { key }));
+  }
+}
+
+@MessageConsumer('alpha')
+@Injectable()
+class PaymentHandlers {
+  readonly captured: string[] = [];
+  @HandleMessage(PaymentRequested)
+  capture(payload: PayloadOf<typeof PaymentRequested>, ctx: MessageContext) {
+    if (payload.amountCents === 13) throw new NonRetryableError('unlucky amount');
+    this.captured.push(`${payload.orderId}@${ctx.envelope.id}`);
+  }
+}
+
+@Module({
+  imports: [
+    DatabaseModule.forModule({ name: 'alpha', entities: [], migrations: messagingMigrations(MIGRATIONS_AT) }),
+    MessagingModule.forModule('alpha'),
+  ],
+  providers: [Checkout, PaymentHandlers],
+})
+class AlphaModule {}
+
+describe('MessagingModule', () => {
+  let t: TestApp;
+  let checkout: Checkout;
+  const status = async (id: string) =>
+    (await checkout.dataSource.query(`SELECT status FROM outbox WHERE message_id = $1`, [id]))[0]?.status;
+
+  beforeAll(async () => {
+    t = await createTestApp([AlphaModule], undefined, { relay: FAST, adminToken: ADMIN_TOKEN });
+    checkout = t.app.get(Checkout);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('runs the relay of a module booted alone: discovered handlers run, messages without subscribers are dispatched', async () => {
+    const orderId = randomUUID();
+    const payment = await checkout.publish(PaymentRequested, { orderId, amountCents: 100 }, orderId);
+    const note = await checkout.publish(Note, { n: 1 }, 'k');
+    await waitFor(
+      async () => (await status(payment.id)) === 'dispatched' && (await status(note.id)) === 'dispatched',
+      'both messages dispatched',
+    );
+    expect(t.app.get(PaymentHandlers).captured).toEqual([`${orderId}@${payment.id}`]);
+    expect(t.app.get<OutboxRelayHost>(relayToken('alpha')).relay).toBeDefined();
+  });
+
+  describe('admin endpoints', () => {
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    let deadId: string;
+
+    beforeAll(async () => {
+      const orderId = randomUUID();
+      deadId = (await checkout.publish(PaymentRequested, { orderId, amountCents: 13 }, orderId)).id;
+      await waitFor(async () => (await status(deadId)) === 'dead', 'the dead letter');
+    });
+
+    it('refuse requests without the right bearer token (problem+json)', async () => {
+      for (const headers of [{}, { Authorization: 'Bearer wrong-token-wrong-token' }, { Authorization: ADMIN_TOKEN }]) {
+        const res = await request(t.app.getHttpServer()).get('/admin/dead-letters').set(headers);
+        expect(res.status).toBe(401);
+        expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 401, detail: expect.stringContaining('Authorization: Bearer') });
+      }
+      const del = await request(t.app.getHttpServer()).delete('/admin/dead-letters/alpha');
+      expect(del.status).toBe(401);
+      expect(await status(deadId)).toBe('dead');
+    });
+
+    it('list, show, requeue and purge with the token', async () => {
+      const server = t.app.getHttpServer();
+      const list = await request(server).get('/admin/dead-letters?module=alpha&limit=10').set(auth);
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((i: { id: string }) => i.id)).toEqual([deadId]);
+
+      const shown = await request(server).get(`/admin/dead-letters/alpha/${deadId}`).set(auth);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toMatchObject({
+        id: deadId,
+        module: 'alpha',
+        attempts: 1,
+        envelope: { id: deadId },
+        errors: [{ error: 'NonRetryableError: unlucky amount' }],
+      });
+
+      expect((await request(server).get(`/admin/dead-letters/alpha/${randomUUID()}`).set(auth)).body).toMatchObject({
+        status: 404,
+        type: expect.stringMatching(/dead-letter-not-found$/),
+      });
+      expect((await request(server).get(`/admin/dead-letters/gamma/${deadId}`).set(auth)).status).toBe(404);
+      expect((await request(server).get(`/admin/dead-letters/alpha/not-a-uuid`).set(auth)).status).toBe(400);
+      expect((await request(server).get('/admin/dead-letters?limit=0').set(auth)).status).toBe(400);
+
+      const requeued = await request(server).post(`/admin/dead-letters/alpha/${deadId}/requeue`).set(auth);
+      expect(requeued.status).toBe(200);
+      await waitFor(async () => (await status(deadId)) === 'dead', 'the requeued message to fail again'); // still unlucky
+      expect((await request(server).delete(`/admin/dead-letters/alpha/${deadId}`).set(auth)).body).toEqual({ purged: 1 });
+      expect(await status(deadId)).toBeUndefined();
+      expect((await request(server).delete('/admin/dead-letters/alpha').set(auth)).body).toEqual({ purged: 0 });
+
+      const stats = await request(server).get('/admin/outbox/stats').set(auth);
+      expect(stats.body).toEqual([expect.objectContaining({ module: 'alpha', dead: 0 })]);
+    });
+
+    it('refuse everything when no admin token is configured', async () => {
+      const bare = await createTestApp([AlphaModule], t.db, { relay: FAST });
+      try {
+        const res = await request(bare.app.getHttpServer()).get('/admin/dead-letters').set(auth);
+        expect(res.status).toBe(403);
+        expect(res.body.detail).toMatch(/ADMIN_TOKEN/);
+      } finally {
+        await bare.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,152 @@
+import {
+  type DynamicModule,
+  Global,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
+import type { DataSource } from 'typeorm';
+import { dataSourceToken } from '../database/database.module';
+import { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './admin.controller';
+import { DeadLetters, MessagingModules } from './dead-letters';
+import { HandlerRegistry, MessageDispatcher, subscriptionsOf } from './dispatcher';
+import { InProcessTransport } from './in-process-transport';
+import { Outbox, assertModuleName, outboxToken } from './outbox';
+import { OutboxRelay, type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './relay';
+import { MESSAGE_TRANSPORT, type MessageTransport } from './transport';
+
+export interface MessagingOptions {
+  /** Relay tuning: poll interval, batch size, concurrency, lease, retry (base, cap, attempts), retention windows. */
+  relay?: RelayOptionsInput;
+  /** Carries messages from relays to consumers. Default: InProcessTransport (the local dispatcher). */
+  transport?: (dispatcher: MessageDispatcher) => MessageTransport;
+  /** Bearer token of the admin endpoints (usually AppConfig.ADMIN_TOKEN). Unset: they refuse every request. */
+  adminToken?: string;
+}
+
+/** Injection token of the resolved relay options. */
+export const RELAY_OPTIONS = Symbol('RELAY_OPTIONS');
+
+function dataSourceOf(moduleRef: ModuleRef, module: string): DataSource {
+  try {
+    return moduleRef.get<DataSource>(dataSourceToken(module), { strict: false });
+  } catch {
+    throw new Error(
+      `Messaging needs the '${module}' DataSource, which is not in this application. Import ` +
+        `DatabaseModule.forModule({ name: '${module}', migrations: [...messagingMigrations(<timestamp>), ...] }) in the ${module} module.`,
+    );
+  }
+}
+
+/** Finds `@MessageConsumer` providers and fills the subscription table; checks every consumer module has a DataSource. */
+@Injectable()
+export class MessageHandlerExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly registry: HandlerRegistry,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance: unknown = wrapper.instance;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      for (const subscription of subscriptionsOf(instance)) this.registry.add(subscription);
+    }
+    for (const module of this.registry.consumerModules()) dataSourceOf(this.moduleRef, module);
+  }
+}
+
+/** Runs one module's relay for the life of the application (provided as `relayToken(module)`). */
+export class OutboxRelayHost implements OnApplicationBootstrap, OnModuleDestroy {
+  relay?: OutboxRelay;
+
+  constructor(
+    private readonly module: string,
+    private readonly moduleRef: ModuleRef,
+    private readonly transport: MessageTransport,
+    private readonly options: RelayOptions,
+    private readonly modules: MessagingModules,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const dataSource = dataSourceOf(this.moduleRef, this.module);
+    this.modules.add(this.module, dataSource);
+    this.relay = new OutboxRelay({ module: this.module, dataSource, transport: this.transport, options: this.options });
+    await this.relay.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.relay?.stop();
+  }
+}
+
+/** Injection token of a module's OutboxRelayHost; its `relay` is set once the application has bootstrapped. */
+export function relayToken(module: string): string {
+  return `OutboxRelay:${module}`;
+}
+
+@Global()
+@Module({})
+export class MessagingModule {
+  /** Once per application: transport, dispatcher, handler discovery, relay options, dead letters and admin endpoints. */
+  static forRoot(options: MessagingOptions = {}): DynamicModule {
+    const relayOptions = resolveRelayOptions(options.relay);
+    return {
+      module: MessagingModule,
+      global: true,
+      imports: [DiscoveryModule],
+      controllers: [MessagingAdminController],
+      providers: [
+        { provide: RELAY_OPTIONS, useValue: relayOptions },
+        { provide: MESSAGING_ADMIN_TOKEN, useValue: options.adminToken },
+        { provide: HandlerRegistry, useValue: new HandlerRegistry() },
+        MessagingModules,
+        {
+          provide: MessageDispatcher,
+          inject: [HandlerRegistry, ModuleRef],
+          useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef) =>
+            new MessageDispatcher(registry, (module) => dataSourceOf(moduleRef, module)),
+        },
+        {
+          provide: MESSAGE_TRANSPORT,
+          inject: [MessageDispatcher],
+          useFactory: (dispatcher: MessageDispatcher) => options.transport?.(dispatcher) ?? new InProcessTransport(dispatcher),
+        },
+        { provide: DeadLetters, inject: [MessagingModules], useFactory: (modules: MessagingModules) => new DeadLetters(modules) },
+        MessageHandlerExplorer,
+        AdminTokenGuard,
+      ],
+      exports: [RELAY_OPTIONS, HandlerRegistry, MessagingModules, MessageDispatcher, MESSAGE_TRANSPORT, DeadLetters],
+    };
+  }
+
+  /**
+   * In a business module: an injectable `Outbox` for `module` (`@InjectOutbox('billing')`) and its relay, started on
+   * application bootstrap and drained on shutdown. Needs MessagingModule.forRoot() and the module's DataSource
+   * (DatabaseModule.forModule) with messagingMigrations() among its migrations.
+   */
+  static forModule(module: string): DynamicModule {
+    assertModuleName(module);
+    return {
+      module: MessagingModuleHost,
+      providers: [
+        { provide: outboxToken(module), useFactory: () => new Outbox(module) },
+        {
+          provide: relayToken(module),
+          inject: [ModuleRef, MESSAGE_TRANSPORT, RELAY_OPTIONS, MessagingModules],
+          useFactory: (moduleRef: ModuleRef, transport: MessageTransport, options: RelayOptions, modules: MessagingModules) =>
+            new OutboxRelayHost(module, moduleRef, transport, options, modules),
+        },
+      ],
+      exports: [outboxToken(module), relayToken(module)],
+    };
+  }
+}
+
+/** Host of one module's outbox and relay (a separate class so forModule() calls don't merge with forRoot()). */
+@Module({})
+export class MessagingModuleHost {}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { type TestDatabase, createTestDatabase } from '../testing/test-database';
+import { EnvelopeSchema, createEnvelope } from './envelope';
+import { InvalidMessageError, OutboxRequiresTransactionError } from './errors';
+import { PaymentRequested, openMessagingModule, waitFor } from './messaging.test-kit';
+import { Outbox } from './outbox';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
+
+describe('Outbox.add', () => {
+  let db: TestDatabase;
+  let alpha: DataSource;
+  let beta: DataSource;
+  const outbox = new Outbox('alpha');
+  const rows = () => alpha.query(`SELECT message_id, type, key, envelope, status, not_before FROM outbox ORDER BY seq`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('outbox');
+    alpha = await openMessagingModule(db, 'alpha');
+    beta = await openMessagingModule(db, 'beta');
+  });
+  afterAll(async () => {
+    await alpha?.destroy();
+    await beta?.destroy();
+    await db?.drop();
+  });
+  beforeEach(() => alpha.query('TRUNCATE outbox'));
+
+  it('writes a validated envelope in the caller transaction, with a UUIDv7 id and a new trace', async () => {
+    const orderId = randomUUID();
+    const envelope = await alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1250 }, { key: orderId }));
+
+    expect(EnvelopeSchema.parse(envelope)).toBeTruthy();
+    expect(envelope.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(envelope).toMatchObject({
+      type: PaymentRequested.type,
+      source: 'alpha',
+      key: orderId,
+      correlationId: envelope.id,
+      causationId: null,
+    });
+    expect(envelope.traceparent).toMatch(TRACEPARENT);
+    const [row] = await rows();
+    expect(row).toMatchObject({ message_id: envelope.id, type: PaymentRequested.type, key: orderId, status: 'pending', not_before: null });
+    expect(row.envelope).toEqual(envelope);
+  });
+
+  it('carries correlation, causation and the trace id of the causing message, with a new span id', () => {
+    const cause = createEnvelope(
+      'beta',
+      'beta.x.v1',
+      {},
+      { key: 'k', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=1' },
+    );
+    const next = createEnvelope('alpha', 'alpha.y.v1', {}, { key: 'k', cause });
+    expect(cause.traceparent.slice(0, 36)).toBe('00-0af7651916cd43dd8448eb211c80319c-');
+    expect(next.correlationId).toBe(cause.correlationId);
+    expect(next.causationId).toBe(cause.id);
+    const [, traceId, spanId] = TRACEPARENT.exec(next.traceparent)!;
+    expect(traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(spanId).not.toBe(TRACEPARENT.exec(cause.traceparent)![2]);
+    expect(next.tracestate).toBe('vendor=1');
+    // a malformed parent starts a new trace instead of propagating garbage
+    expect(createEnvelope('alpha', 't', {}, { key: 'k', traceparent: 'nonsense' }).traceparent).toMatch(TRACEPARENT);
+  });
+
+  it('refuses to write outside a transaction', async () => {
+    const orderId = randomUUID();
+    await expect(outbox.add(alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
+      OutboxRequiresTransactionError,
+    );
+    await expect(outbox.add(alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
+      /dataSource\.transaction/,
+    );
+    expect(await rows()).toHaveLength(0);
+  });
+
+  it('refuses an invalid payload, naming the type and the issues, and writes nothing', async () => {
+    const error = await alpha
+      .transaction((em) => outbox.add(em, PaymentRequested, { orderId: 'not-a-uuid', amountCents: -5 }, { key: 'k' }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidMessageError);
+    expect((error as InvalidMessageError).type).toBe(PaymentRequested.type);
+    expect((error as InvalidMessageError).issues.map((i) => i.path.join('.'))).toEqual(['orderId', 'amountCents']);
+    expect((error as Error).message).toMatch(/alpha\.payment-requested\.v1.*orderId.*amountCents/);
+    expect(await rows()).toHaveLength(0);
+  });
+
+  it('leaves nothing behind when the producing transaction rolls back', async () => {
+    const orderId = randomUUID();
+    await expect(
+      alpha.transaction(async (em) => {
+        await outbox.add(em, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId });
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    expect(await rows()).toHaveLength(0);
+  });
+
+  it('refuses the EntityManager of another module', async () => {
+    await expect(
+      beta.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k' })),
+    ).rejects.toThrow(/'beta' DataSource/);
+  });
+
+  it('notifies the relay channel at commit, not before', async () => {
+    const listener = new Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.channel));
+    await listener.query('LISTEN outbox_alpha');
+    try {
+      const qr = alpha.createQueryRunner();
+      await qr.startTransaction();
+      const orderId = randomUUID();
+      await outbox.add(qr.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId });
+      await outbox.add(qr.manager, PaymentRequested, { orderId, amountCents: 2 }, { key: orderId });
+      await listener.query('SELECT 1'); // a round trip: anything already sent would have arrived
+      expect(heard).toEqual([]);
+      await qr.commitTransaction();
+      await qr.release();
+      await waitFor(() => heard.length > 0, 'the NOTIFY');
+      await listener.query('SELECT 1');
+      expect(heard).toEqual(['outbox_alpha']); // one wake-up per transaction
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('keeps a given id, so a message can be re-sent as the same message', async () => {
+    const id = randomUUID();
+    const orderId = randomUUID();
+    for (let i = 0; i < 2; i++)
+      await alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId, id }));
+    expect((await rows()).map((r: { message_id: string }) => r.message_id)).toEqual([id, id]);
+  });
+
+  it('stores notBefore for delayed delivery', async () => {
+    const notBefore = new Date(Date.now() + 60_000);
+    const envelope = await alpha.transaction((em) =>
+      outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k', notBefore }),
+    );
+    expect(envelope.notBefore).toBe(notBefore.toISOString());
+    const [row] = await rows();
+    expect(new Date(row.not_before).getTime()).toBe(notBefore.getTime());
+  });
+});

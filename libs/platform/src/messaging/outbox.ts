@@ -1,0 +1,93 @@
+import { Inject } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
+import { type Envelope, type EnvelopeOptions, createEnvelope } from './envelope';
+import { OutboxRequiresTransactionError } from './errors';
+
+export type OutboxAddOptions = EnvelopeOptions;
+
+const MODULE_NAME = /^[a-z][a-z0-9_]{0,40}$/;
+
+export function assertModuleName(module: string): void {
+  if (!MODULE_NAME.test(module)) throw new Error(`Module name '${module}' must match ${MODULE_NAME} (it is also a schema name).`);
+}
+
+/** The LISTEN/NOTIFY channel that wakes a module's relay. */
+export function outboxChannel(module: string): string {
+  return `outbox_${module}`;
+}
+
+/** Injection token of a module's Outbox. */
+export function outboxToken(module: string): string {
+  return `Outbox:${module}`;
+}
+
+/** `constructor(@InjectOutbox('billing') outbox: Outbox)`; provided by MessagingModule.forModule('billing'). */
+export const InjectOutbox = (module: string) => Inject(outboxToken(module));
+
+/**
+ * A module's outbox: messages written in the same transaction as the business change, delivered by the
+ * module's relay after commit. Nothing is sent if the transaction rolls back.
+ */
+export class Outbox {
+  private readonly insertSql: string;
+
+  constructor(readonly module: string) {
+    assertModuleName(module);
+    // The per-key transaction lock serialises producers of one key, so seq order is commit order within a
+    // key (the relay's ordering rests on it). Transactions that publish for several keys should take them in
+    // a consistent order, or PostgreSQL may abort one as a deadlock (it is then safe to retry).
+    // NOTIFY is delivered only at commit (and once per transaction): exactly "wake the relay after commit".
+    this.insertSql = `WITH key_lock AS (SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)))
+      INSERT INTO "${module}".outbox (message_id, type, key, envelope, not_before, available_at)
+      SELECT $3, $4, $2, $5::jsonb, $6::timestamptz, coalesce($6::timestamptz, now()) FROM key_lock
+      RETURNING seq, pg_notify('${outboxChannel(module)}', '')`;
+  }
+
+  /**
+   * Validates the payload against the contract and writes the message in `em`'s transaction.
+   * @throws OutboxRequiresTransactionError when `em` is not inside an active transaction
+   * @throws InvalidMessageError when the payload does not match the contract (nothing is written)
+   */
+  async add<C extends MessageContract>(
+    em: EntityManager,
+    contract: C,
+    payload: PayloadInput<C>,
+    options: OutboxAddOptions,
+  ): Promise<Envelope<PayloadOf<C>>> {
+    if (!em.queryRunner?.isTransactionActive) throw new OutboxRequiresTransactionError(this.module, contract.type);
+    const schema = (em.connection.options as { schema?: string }).schema;
+    if (schema && schema !== this.module) {
+      throw new Error(
+        `The '${this.module}' outbox got an EntityManager of the '${schema}' DataSource. Publish from the module's own transaction, with its own outbox.`,
+      );
+    }
+    if (typeof options?.key !== 'string' || options.key === '') {
+      throw new Error(`outbox.add(${contract.type}) needs options.key: the aggregate id that orders this message (e.g. the order id).`);
+    }
+    const parsed = parsePayload(contract, payload, 'publish');
+    const envelope = createEnvelope(this.module, contract.type, parsed, options);
+    await em.query(this.insertSql, [
+      `outbox:${this.module}`,
+      envelope.key,
+      envelope.id,
+      envelope.type,
+      JSON.stringify(envelope),
+      options.notBefore ?? null,
+    ]);
+    return envelope;
+  }
+}
+
+/** `ctx.outbox` in a handler: the consumer module's outbox, bound to the handler's transaction and the incoming message. */
+export interface BoundOutbox {
+  add<C extends MessageContract>(
+    contract: C,
+    payload: PayloadInput<C>,
+    options: Omit<OutboxAddOptions, 'cause'>,
+  ): Promise<Envelope<PayloadOf<C>>>;
+}
+
+export function bindOutbox(outbox: Outbox, em: EntityManager, cause: Envelope): BoundOutbox {
+  return { add: (contract, payload, options) => outbox.add(em, contract, payload, { ...options, cause }) };
+}
