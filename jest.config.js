@@ -35,18 +35,20 @@ function esmPackages(dir = path.join(__dirname, 'node_modules')) {
   }
   return names;
 }
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 module.exports = {
   rootDir: '.',
   globalSetup: '<rootDir>/libs/platform/src/testing/jest-global-setup.ts',
   globalTeardown: '<rootDir>/libs/platform/src/testing/jest-global-teardown.ts',
   testEnvironment: 'node',
+  // Integration tests wait for asynchronous sagas; a stuck one fails with its own message well before this.
+  testTimeout: 30_000,
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
   testRegex: '.*\\.(spec|test)\\.ts$',
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/fixtures/'],
   transform: { '^.+\\.[cm]?[tj]s$': swc },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@app/(platform|orders|inventory|billing)$': '<rootDir>/libs/$1/src',

@@ -1,4 +1,12 @@
-import { type AppConfig, ConfigError, type DatabaseServer, configureHttp, loadConfig, startDatabaseServer } from '@app/platform';
+import {
+  type AppConfig,
+  ConfigError,
+  type DatabaseServer,
+  type PlatformOptions,
+  configureHttp,
+  loadConfig,
+  startDatabaseServer,
+} from '@app/platform';
 import { ConsoleLogger, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
@@ -9,6 +17,21 @@ export interface Running {
   app: INestApplication;
   database: DatabaseServer;
   config: AppConfig;
+}
+
+/** What the platform needs from the configuration and the database server. */
+export function platformOptions(config: AppConfig, database: DatabaseServer): PlatformOptions {
+  return {
+    database: { adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET },
+    messaging: { adminToken: config.ADMIN_TOKEN, relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS } },
+  };
+}
+
+/** The monolith's composition, configured. */
+export function appModule(config: AppConfig, database: DatabaseServer) {
+  return AppModule.forRoot(platformOptions(config, database), {
+    orders: { saga: { stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, maxAttempts: config.SAGA_MAX_ATTEMPTS } },
+  });
 }
 
 export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerService {
@@ -33,7 +56,7 @@ export async function start(config: AppConfig): Promise<Running> {
   const logger = createLogger(config);
   const database = await startDatabaseServer(config);
   try {
-    const app = await NestFactory.create(AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }), {
+    const app = await NestFactory.create(AppModule.forRoot(platformOptions(config, database)), {
       logger,
     });
     configureHttp(app);

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { startDatabaseServer } from '@app/platform';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
-import { configOrExit, createLogger } from './bootstrap';
+import { appModule, configOrExit, createLogger } from './bootstrap';
 
 /** `npm run migrate`: provisions every module's role and schema and applies pending migrations, then exits. */
 async function main(): Promise<void> {
@@ -11,10 +10,7 @@ async function main(): Promise<void> {
   const database = await startDatabaseServer(config);
   try {
     // Creating the application context opens each module's DataSource, which migrates it.
-    const context = await NestFactory.createApplicationContext(
-      AppModule.forRoot({ adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET }),
-      { logger },
-    );
+    const context = await NestFactory.createApplicationContext(appModule(config, database), { logger });
     await context.close();
     logger.log('Every module is migrated', 'Migrate');
   } finally {

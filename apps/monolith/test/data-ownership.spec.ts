@@ -12,7 +12,7 @@ describe('data ownership', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await (await Test.createTestingModule({ imports: [AppModule.forRoot(db.settings)] }).compile()).init();
+    app = await (await Test.createTestingModule({ imports: [AppModule.forRoot({ database: db.settings })] }).compile()).init();
   });
   afterAll(async () => {
     await app?.close();

@@ -1,13 +1,14 @@
-import { DatabaseModule } from '@app/platform';
+import { DatabaseModule, MessagingModule } from '@app/platform';
 import { Module } from '@nestjs/common';
+import { BillingHandlers } from './application/billing.handlers';
 import { BillingService } from './application/billing.service';
 import { BillingController } from './http/billing.controller';
 import { billingDatabase } from './persistence';
 
 /** Billing: customer accounts on a double-entry ledger, and the payment of orders. Owns the `billing` schema. */
 @Module({
-  imports: [DatabaseModule.forModule(billingDatabase)],
+  imports: [DatabaseModule.forModule(billingDatabase), MessagingModule.forModule('billing')],
   controllers: [BillingController],
-  providers: [BillingService],
+  providers: [BillingService, BillingHandlers],
 })
 export class BillingModule {}

@@ -1,5 +1,7 @@
-import { DatabaseModule } from '@app/platform';
+import { DatabaseModule, MessagingModule } from '@app/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { OrderRequests } from './application/order-requests';
+import { OrdersHandlers } from './application/orders.handlers';
 import { OrdersService } from './application/orders.service';
 import { ORDER_SAGA_POLICY, sagaPolicy } from './application/saga-policy';
 import { OrdersController } from './http/orders.controller';
@@ -13,9 +15,9 @@ export interface OrdersModuleOptions {
 
 /** Orders: orders, their saga (reserve stock → capture payment → confirm, or compensate) and their history. Owns the `orders` schema. */
 @Module({
-  imports: [DatabaseModule.forModule(ordersDatabase)],
+  imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders')],
   controllers: [OrdersController],
-  providers: [OrdersService],
+  providers: [OrdersService, OrderRequests, OrdersHandlers],
 })
 export class OrdersModule {
   /** OrdersModule with other saga timing (e.g. milliseconds in tests). Import either this or plain `OrdersModule`. */

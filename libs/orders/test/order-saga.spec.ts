@@ -49,7 +49,7 @@ describe('the order saga against real PostgreSQL', () => {
         { orderId, lines: [{ sku: 'MUG-1', quantity: 2 }] },
         { key: orderId, id: expect.stringMatching(UUID_V7) },
       ],
-      ['orders.step-deadline.v1', { orderId, step: 'RESERVING', attempt: 1 }, { key: orderId, notBefore: expect.any(Date) }],
+      ['orders.step-deadline.v1', { orderId, step: 'RESERVING', attempt: 1 }, { key: `${orderId}:deadline`, notBefore: expect.any(Date) }],
     ]);
     const notBefore = out.messages[2].options.notBefore!.getTime();
     expect(notBefore).toBeGreaterThanOrEqual(before + 40);

@@ -150,6 +150,6 @@ describe('orders over HTTP (module booted alone)', () => {
     const res = await http().get(`/orders/${id}`).expect(400);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.type).toMatch(/validation-failed$/);
-    expect(res.body.errors).toEqual([{ in: 'path', message: 'must be a UUID' }]);
+    expect(res.body.errors).toEqual([{ in: 'path', field: 'id', message: 'must be a UUID' }]);
   });
 });

@@ -1,4 +1,4 @@
-import { idempotencyKeysMigration } from '@app/platform';
+import { idempotencyKeysMigration, messagingMigrations } from '@app/platform';
 import { AccountRecord } from './account.record';
 import { JournalEntryRecord } from './journal-entry.record';
 import { CreateBilling1732700000000 } from './migrations/1732700000000-create-billing';
@@ -11,5 +11,5 @@ export { AccountRecord, JournalEntryRecord, PaymentRecord, PostingRecord };
 export const billingDatabase = {
   name: 'billing',
   entities: [AccountRecord, JournalEntryRecord, PostingRecord, PaymentRecord],
-  migrations: [CreateBilling1732700000000, idempotencyKeysMigration(1732700000001)],
+  migrations: [CreateBilling1732700000000, idempotencyKeysMigration(1732700000001), ...messagingMigrations(1732700000010)],
 };

@@ -1,3 +1,4 @@
+import { messagingMigrations } from '@app/platform';
 import { CreateInventory1732600000000 } from './migrations/1732600000000-create-inventory';
 import { ItemRecord } from './item.record';
 import { ReservationRecord } from './reservation.record';
@@ -8,5 +9,5 @@ export { ItemRecord, ReservationRecord };
 export const inventoryDatabase = {
   name: 'inventory',
   entities: [ItemRecord, ReservationRecord],
-  migrations: [CreateInventory1732600000000],
+  migrations: [CreateInventory1732600000000, ...messagingMigrations(1732600000010)],
 };

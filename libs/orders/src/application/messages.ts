@@ -37,8 +37,15 @@ export function messagesOf(decision: Decision): OutgoingMessage[] {
   const key = decision.order.id;
   const out = [...decision.events.map((e) => eventMessage(e, key)), ...decision.commands.map((c) => commandMessage(c, key))];
   const deadline = decision.deadline;
+  // A timer has its own ordering key: it must fire even while the command it watches is stuck in delivery.
   if (deadline)
-    out.push(message(OrderStepDeadline, { orderId: key, step: deadline.step, attempt: deadline.attempt }, { key, notBefore: deadline.at }));
+    out.push(
+      message(
+        OrderStepDeadline,
+        { orderId: key, step: deadline.step, attempt: deadline.attempt },
+        { key: `${key}:deadline`, notBefore: deadline.at },
+      ),
+    );
   return out;
 }
 

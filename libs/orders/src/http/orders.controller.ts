@@ -1,14 +1,67 @@
-import { ApiPathParam, ApiResult, Problem, ValidParam } from '@app/platform';
-import { Controller, Get } from '@nestjs/common';
+import {
+  ApiIdempotencyKey,
+  ApiJsonBody,
+  ApiPathParam,
+  ApiResult,
+  IdempotencyKeySchema,
+  Problem,
+  type StoredResponse,
+  ValidBody,
+  ValidHeader,
+  ValidParam,
+} from '@app/platform';
+import { Controller, Get, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { type OrderAccepted, OrderRequests } from '../application/order-requests';
 import { OrdersService, type OrderView } from '../application/orders.service';
 import { InvalidOrder, OrderAlreadyExists, UnknownOrder } from '../domain/errors';
-import { OrderIdSchema, OrderViewSchema } from './orders.schemas';
+import { OrderIdSchema, OrderViewSchema, type PlaceOrderBody, PlaceOrderSchema } from './orders.schemas';
+
+const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']) });
 
 @ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly requests: OrderRequests,
+  ) {}
+
+  @Post()
+  @ApiIdempotencyKey()
+  @ApiJsonBody(PlaceOrderSchema)
+  @ApiResult(
+    202,
+    'Accepted: the saga reserves stock, then captures payment, then confirms. Poll the Location.',
+    AcceptedSchema,
+    [400, 409, 422],
+  )
+  async place(
+    @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
+    @ValidBody(PlaceOrderSchema) body: PlaceOrderBody,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderAccepted> {
+    return reply(res, await this.requests.place(key, body).catch(toProblem));
+  }
+
+  @Post(':id/cancel')
+  @ApiIdempotencyKey()
+  @ApiPathParam('id', OrderIdSchema)
+  @ApiResult(
+    202,
+    'Accepted: whatever was done is compensated, then the order is CANCELLED (CUSTOMER_REQUEST).',
+    AcceptedSchema,
+    [400, 404, 409, 422],
+  )
+  async cancel(
+    @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
+    @ValidParam('id', OrderIdSchema) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderAccepted> {
+    return reply(res, await this.requests.cancel(key, id).catch(toProblem));
+  }
 
   @Get(':id')
   @ApiPathParam('id', OrderIdSchema)
@@ -16,6 +69,11 @@ export class OrdersController {
   async get(@ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {
     return this.orders.getOrder(id).catch(toProblem);
   }
+}
+
+function reply(res: Response, response: StoredResponse<OrderAccepted>): OrderAccepted {
+  res.status(response.status).location(`/orders/${response.body.id}`);
+  return response.body;
 }
 
 function toProblem(error: unknown): never {

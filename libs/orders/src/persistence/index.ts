@@ -1,4 +1,4 @@
-import { idempotencyKeysMigration } from '@app/platform';
+import { idempotencyKeysMigration, messagingMigrations } from '@app/platform';
 import { CreateOrders1732800000000 } from './migrations/1732800000000-create-orders';
 import { OrderHistoryRecord } from './order-history.record';
 import { OrderRecord } from './order.record';
@@ -9,5 +9,5 @@ export { OrderHistoryRecord, OrderRecord };
 export const ordersDatabase = {
   name: 'orders',
   entities: [OrderRecord, OrderHistoryRecord],
-  migrations: [CreateOrders1732800000000, idempotencyKeysMigration(1732800000001)],
+  migrations: [CreateOrders1732800000000, idempotencyKeysMigration(1732800000001), ...messagingMigrations(1732800000010)],
 };

@@ -21,6 +21,14 @@ export const AppConfigSchema = z.object({
   /** Token required by the admin endpoints (dead letters). Unset: the admin endpoints refuse everything. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  /** How long a relay owns the outbox messages it claimed; after a crash, others take them over once it runs out. */
+  RELAY_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** The relay's backstop poll (LISTEN/NOTIFY wakes it at once after a commit). */
+  RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(5).max(60_000).default(1_000),
+  /** How long a saga step waits for its reply before re-sending the command. */
+  SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+  /** How many times a saga step is sent before the order is compensated with TIMED_OUT. */
+  SAGA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
 });
 export type AppConfig = z.infer<typeof AppConfigSchema>;

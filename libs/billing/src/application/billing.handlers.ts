@@ -1,0 +1,38 @@
+import { HandleMessage, type MessageContext, MessageConsumer, type PayloadOf } from '@app/platform';
+import { Injectable } from '@nestjs/common';
+import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '../contracts';
+import { BillingService } from './billing.service';
+
+/**
+ * Billing's side of the order saga. Each handler runs in one billing transaction together with its inbox
+ * row, and replies through billing's outbox in that same transaction.
+ */
+@MessageConsumer('billing')
+@Injectable()
+export class BillingHandlers {
+  constructor(private readonly billing: BillingService) {}
+
+  @HandleMessage(CapturePayment)
+  async capture(payment: PayloadOf<typeof CapturePayment>, { em, outbox }: MessageContext): Promise<void> {
+    const key = { key: payment.orderId };
+    let outcome: Awaited<ReturnType<BillingService['capturePayment']>>;
+    try {
+      outcome = await this.billing.capturePayment(payment, em);
+    } catch (error) {
+      // An amount beyond what one payment may move can never succeed: decline instead of retrying.
+      if (!(error instanceof RangeError)) throw error;
+      outcome = { outcome: 'declined', reason: 'INSUFFICIENT_FUNDS', detail: error.message };
+    }
+    if (outcome.outcome === 'captured') {
+      await outbox.add(PaymentCaptured, { ...payment, entryId: outcome.entryId }, key);
+    } else {
+      await outbox.add(PaymentDeclined, { orderId: payment.orderId, reason: outcome.reason, detail: outcome.detail.slice(0, 500) }, key);
+    }
+  }
+
+  @HandleMessage(RefundPayment)
+  async refund(refund: PayloadOf<typeof RefundPayment>, { em, outbox }: MessageContext): Promise<void> {
+    const outcome = await this.billing.refundPayment(refund, em);
+    await outbox.add(PaymentRefunded, { orderId: refund.orderId, ...outcome }, { key: refund.orderId });
+  }
+}

@@ -1,0 +1,66 @@
+import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from '@app/billing/contracts';
+import { StockCommitted, StockReleased, StockReservationFailed, StockReserved, StockReturned } from '@app/inventory/contracts';
+import { HandleMessage, type MessageContext, MessageConsumer, type PayloadOf } from '@app/platform';
+import { Injectable } from '@nestjs/common';
+import { OrderStepDeadline } from '../contracts';
+import { OrdersService, type SagaOutcome } from './orders.service';
+
+/**
+ * The replies and timers that move the order saga on. Each runs in one orders transaction together with its
+ * inbox row; the saga's next messages go out through orders' outbox in that same transaction.
+ */
+@MessageConsumer('orders')
+@Injectable()
+export class OrdersHandlers {
+  constructor(private readonly orders: OrdersService) {}
+
+  @HandleMessage(StockReserved)
+  onStockReserved(p: PayloadOf<typeof StockReserved>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onStockReserved(ctx.em, p));
+  }
+
+  @HandleMessage(StockReservationFailed)
+  onStockReservationFailed(p: PayloadOf<typeof StockReservationFailed>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onStockReservationFailed(ctx.em, p));
+  }
+
+  @HandleMessage(PaymentCaptured)
+  onPaymentCaptured(p: PayloadOf<typeof PaymentCaptured>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onPaymentCaptured(ctx.em, p));
+  }
+
+  @HandleMessage(PaymentDeclined)
+  onPaymentDeclined(p: PayloadOf<typeof PaymentDeclined>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onPaymentDeclined(ctx.em, p));
+  }
+
+  @HandleMessage(StockReleased)
+  onStockReleased(p: PayloadOf<typeof StockReleased>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onStockReleased(ctx.em, p));
+  }
+
+  @HandleMessage(StockCommitted)
+  onStockCommitted(p: PayloadOf<typeof StockCommitted>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onStockCommitted(ctx.em, p));
+  }
+
+  @HandleMessage(PaymentRefunded)
+  onPaymentRefunded(p: PayloadOf<typeof PaymentRefunded>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onPaymentRefunded(ctx.em, p));
+  }
+
+  @HandleMessage(StockReturned)
+  onStockReturned(p: PayloadOf<typeof StockReturned>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onStockReturned(ctx.em, p));
+  }
+
+  @HandleMessage(OrderStepDeadline)
+  onDeadline(p: PayloadOf<typeof OrderStepDeadline>, ctx: MessageContext): Promise<void> {
+    return send(ctx, this.orders.onDeadline(ctx.em, p));
+  }
+}
+
+async function send(ctx: MessageContext, step: Promise<SagaOutcome>): Promise<void> {
+  const outcome = await step;
+  for (const m of outcome.messages) await ctx.outbox.add(m.contract, m.payload, m.options);
+}
