@@ -4,10 +4,14 @@ import { BillingHandlers } from './application/billing.handlers';
 import { BillingService } from './application/billing.service';
 import { BillingController } from './http/billing.controller';
 import { billingDatabase } from './persistence';
+import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from './contracts';
+
+/** The messages billing publishes: its outbox refuses any other, and the event catalogue lists them. */
+const billingMessages = { publishes: [PaymentCaptured, PaymentDeclined, PaymentRefunded] };
 
 /** Billing: customer accounts on a double-entry ledger, and the payment of orders. Owns the `billing` schema. */
 @Module({
-  imports: [DatabaseModule.forModule(billingDatabase), MessagingModule.forModule('billing')],
+  imports: [DatabaseModule.forModule(billingDatabase), MessagingModule.forModule('billing', billingMessages)],
   controllers: [BillingController],
   providers: [BillingService, BillingHandlers],
 })

@@ -4,10 +4,14 @@ import { InventoryHandlers } from './application/inventory.handlers';
 import { InventoryService } from './application/inventory.service';
 import { InventoryController } from './http/inventory.controller';
 import { inventoryDatabase } from './persistence';
+import { StockCommitted, StockReleased, StockReservationFailed, StockReserved, StockReturned } from './contracts';
+
+/** The messages inventory publishes: its outbox refuses any other, and the event catalogue lists them. */
+const inventoryMessages = { publishes: [StockReserved, StockReservationFailed, StockReleased, StockCommitted, StockReturned] };
 
 /** Inventory: items, stock levels and per-order reservations. Owns the `inventory` schema. */
 @Module({
-  imports: [DatabaseModule.forModule(inventoryDatabase), MessagingModule.forModule('inventory')],
+  imports: [DatabaseModule.forModule(inventoryDatabase), MessagingModule.forModule('inventory', inventoryMessages)],
   controllers: [InventoryController],
   providers: [InventoryService, InventoryHandlers],
 })

@@ -7,15 +7,34 @@ import { ORDER_SAGA_POLICY, sagaPolicy } from './application/saga-policy';
 import { OrdersController } from './http/orders.controller';
 import { ordersDatabase } from './persistence';
 import type { SagaPolicy } from './domain/saga';
+import { CapturePayment, RefundPayment } from '@app/billing/contracts';
+import { CommitStock, ReleaseStock, ReserveStock, ReturnStock } from '@app/inventory/contracts';
+import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderStepDeadline } from './contracts';
 
 export interface OrdersModuleOptions {
   /** The saga's timing; anything left out keeps its production default (5 s per step, 3 attempts, back-off ≤ 60 s). */
   saga?: Partial<SagaPolicy>;
 }
 
+/** The messages orders publishes: its outbox refuses any other, and the event catalogue lists them. */
+const ordersMessages = {
+  publishes: [
+    OrderPlaced,
+    OrderConfirmed,
+    OrderCancelled,
+    OrderStepDeadline,
+    ReserveStock,
+    ReleaseStock,
+    CommitStock,
+    ReturnStock,
+    CapturePayment,
+    RefundPayment,
+  ],
+};
+
 /** Orders: orders, their saga (reserve stock → capture payment → confirm, or compensate) and their history. Owns the `orders` schema. */
 @Module({
-  imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders')],
+  imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders', ordersMessages)],
   controllers: [OrdersController],
   providers: [OrdersService, OrderRequests, OrdersHandlers],
 })

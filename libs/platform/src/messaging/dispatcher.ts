@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { returnedRows } from '../idempotency/idempotency';
+import type { MessageCatalog } from './catalog';
 import { type MessageContract, type PayloadOf, parsePayload } from './contract';
 import { type Envelope, EnvelopeSchema } from './envelope';
 import { MessageDeliveryError, NonRetryableError, isNonRetryable } from './errors';
@@ -101,6 +102,16 @@ export class HandlerRegistry {
     return this.byType.get(type) ?? [];
   }
 
+  /** Every subscription, by type. */
+  all(): readonly Subscription[] {
+    return [...this.byType.values()].flat();
+  }
+
+  /** The message types that have at least one local handler. */
+  types(): string[] {
+    return [...this.byType.keys()];
+  }
+
   /** Modules that consume messages (each needs a DataSource with the inbox table). */
   consumerModules(): string[] {
     return [...new Set([...this.byType.values()].flat().map((s) => s.module))];
@@ -124,6 +135,8 @@ export class MessageDispatcher {
     /** The DataSource of a consumer module (the Nest wiring looks up `dataSourceToken(module)`). */
     private readonly dataSourceOf: (module: string) => DataSource,
     private readonly logger: LoggerService = new Logger('MessageDispatcher'),
+    /** Publications each module declared; handlers' ctx.outbox enforces them like any outbox. */
+    private readonly catalog?: MessageCatalog,
   ) {}
 
   /**
@@ -223,7 +236,7 @@ export class MessageDispatcher {
 
   private outboxOf(module: string): Outbox {
     let outbox = this.outboxes.get(module);
-    if (!outbox) this.outboxes.set(module, (outbox = new Outbox(module)));
+    if (!outbox) this.outboxes.set(module, (outbox = new Outbox(module, this.catalog)));
     return outbox;
   }
 }

@@ -39,9 +39,18 @@
  * `@HandleMessage(Contract)` methods are discovered. Operators: DeadLetters, /admin/dead-letters, the
  * `messages` CLI (apps/monolith/src/messages-cli.ts).
  */
+export { MessageCatalog } from './catalog';
 export { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 export { type Envelope, type EnvelopeOptions, EnvelopeSchema, childTraceparent, createEnvelope } from './envelope';
-export { InvalidMessageError, MessageDeliveryError, NonRetryableError, OutboxRequiresTransactionError, isNonRetryable } from './errors';
+export {
+  InvalidMessageError,
+  MessageDeliveryError,
+  NonRetryableError,
+  OutboxRequiresTransactionError,
+  TransportUnavailableError,
+  isNonRetryable,
+  isTransportUnavailable,
+} from './errors';
 export { messagingMigrations } from './migrations';
 export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, outboxChannel, outboxToken } from './outbox';
 export {
@@ -90,3 +99,4 @@ export {
   relayToken,
 } from './messaging.module';
 export { type CliIo, runMessagesCli } from './cli';
+export { type CatalogueEntry, catalogueEntries, renderAsyncApi, renderCatalogueMarkdown } from './event-catalogue';

@@ -10,6 +10,8 @@ import {
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
 import { dataSourceToken } from '../database/database.module';
+import { MessageCatalog } from './catalog';
+import type { MessageContract } from './contract';
 import { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './admin.controller';
 import { DeadLetters, MessagingModules } from './dead-letters';
 import { HandlerRegistry, MessageDispatcher, subscriptionsOf } from './dispatcher';
@@ -104,12 +106,13 @@ export class MessagingModule {
         { provide: RELAY_OPTIONS, useValue: relayOptions },
         { provide: MESSAGING_ADMIN_TOKEN, useValue: options.adminToken },
         { provide: HandlerRegistry, useValue: new HandlerRegistry() },
+        { provide: MessageCatalog, useValue: new MessageCatalog() },
         MessagingModules,
         {
           provide: MessageDispatcher,
-          inject: [HandlerRegistry, ModuleRef],
-          useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef) =>
-            new MessageDispatcher(registry, (module) => dataSourceOf(moduleRef, module)),
+          inject: [HandlerRegistry, ModuleRef, MessageCatalog],
+          useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef, catalog: MessageCatalog) =>
+            new MessageDispatcher(registry, (module) => dataSourceOf(moduleRef, module), undefined, catalog),
         },
         {
           provide: MESSAGE_TRANSPORT,
@@ -120,7 +123,7 @@ export class MessagingModule {
         MessageHandlerExplorer,
         AdminTokenGuard,
       ],
-      exports: [RELAY_OPTIONS, HandlerRegistry, MessagingModules, MessageDispatcher, MESSAGE_TRANSPORT, DeadLetters],
+      exports: [RELAY_OPTIONS, HandlerRegistry, MessageCatalog, MessagingModules, MessageDispatcher, MESSAGE_TRANSPORT, DeadLetters],
     };
   }
 
@@ -129,12 +132,19 @@ export class MessagingModule {
    * application bootstrap and drained on shutdown. Needs MessagingModule.forRoot() and the module's DataSource
    * (DatabaseModule.forModule) with messagingMigrations() among its migrations.
    */
-  static forModule(module: string): DynamicModule {
+  static forModule(module: string, declarations: { publishes?: readonly MessageContract[] } = {}): DynamicModule {
     assertModuleName(module);
     return {
       module: MessagingModuleHost,
       providers: [
-        { provide: outboxToken(module), useFactory: () => new Outbox(module) },
+        {
+          provide: outboxToken(module),
+          inject: [MessageCatalog],
+          useFactory: (catalog: MessageCatalog) => {
+            catalog.declare(module, declarations.publishes ?? []);
+            return new Outbox(module, catalog);
+          },
+        },
         {
           provide: relayToken(module),
           inject: [ModuleRef, MESSAGE_TRANSPORT, RELAY_OPTIONS, MessagingModules],

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { MessageCatalog } from './catalog';
 import { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 import { type Envelope, type EnvelopeOptions, createEnvelope } from './envelope';
 import { OutboxRequiresTransactionError } from './errors';
@@ -32,7 +33,10 @@ export const InjectOutbox = (module: string) => Inject(outboxToken(module));
 export class Outbox {
   private readonly insertSql: string;
 
-  constructor(readonly module: string) {
+  constructor(
+    readonly module: string,
+    private readonly catalog?: MessageCatalog,
+  ) {
     assertModuleName(module);
     // The per-key transaction lock serialises producers of one key, so seq order is commit order within a
     // key (the relay's ordering rests on it). Transactions that publish for several keys should take them in
@@ -56,6 +60,11 @@ export class Outbox {
     options: OutboxAddOptions,
   ): Promise<Envelope<PayloadOf<C>>> {
     if (!em.queryRunner?.isTransactionActive) throw new OutboxRequiresTransactionError(this.module, contract.type);
+    if (this.catalog && !this.catalog.allows(this.module, contract.type)) {
+      throw new Error(
+        `The '${this.module}' module publishes ${contract.type} without declaring it. Add it to MessagingModule.forModule('${this.module}', { publishes: [...] }).`,
+      );
+    }
     const schema = (em.connection.options as { schema?: string }).schema;
     if (schema && schema !== this.module) {
       throw new Error(
