@@ -9,9 +9,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const database = await startDatabaseServer(config);
   try {
-    // Creating the application context opens each module's DataSource, which migrates it.
-    const context = await NestFactory.createApplicationContext(appModule(config, database), { logger });
-    await context.close();
+    // Creating the application opens each module's DataSource, which migrates it. It is never initialised, so no
+    // relay starts and no HTTP port opens; close() then releases the pools.
+    const app = await NestFactory.create(appModule(config, database), { logger });
+    await app.close();
     logger.log('Every module is migrated', 'Migrate');
   } finally {
     await database.stop();
