@@ -24,6 +24,11 @@ export class MessagingModules implements MessagingStore {
     return Promise.resolve([...this.sources.keys()].sort());
   }
 
+  /** Whether `module`'s relay runs in this process (its messages are produced here). */
+  has(module: string): boolean {
+    return this.sources.has(module);
+  }
+
   async query<T>(module: string, sql: string, params: unknown[] = []): Promise<T[]> {
     const ds = this.sources.get(module);
     if (!ds) throw new UnknownModuleError(module);
@@ -113,8 +118,9 @@ export class DeadLetters {
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
     const offset = Math.max(options.offset ?? 0, 0);
     const modules = options.module ? [await this.known(options.module)] : await this.store.modules();
-    const pages = await Promise.all(
-      modules.map(async (module) => {
+    // One module at a time: the admin store may be a single connection, which runs one query at a time anyway.
+    const pages = await sequentially(
+      modules.map((module) => async () => {
         const rows = await this.store.query<Row>(
           module,
           `SELECT message_id AS id, type, key, attempts, last_error, created_at, dead_at FROM ${table(module)}
@@ -167,11 +173,36 @@ export class DeadLetters {
     return n;
   }
 
+  /**
+   * Records a message that a consumer of `module` could not apply as a dead letter of that module: a `dead` row in
+   * its own outbox, with the envelope and the error. Transports that retry on the consuming side (BullMQ) call it
+   * once their retries are spent, so the consumer's operators find it where they find every other dead letter:
+   * `list`, `show`, `requeue` and `purge` (CLI and /admin) manage it. A requeue goes out through that module's relay
+   * with the same message id, to the local consumers only (the message was produced elsewhere; see
+   * BullMqRoutingTransport), and consumers that applied it meanwhile skip it.
+   * Returns false when the module already holds this message as a dead letter (a repeated record adds nothing;
+   * two records racing at the same instant may both insert, which a requeue then delivers twice, harmlessly).
+   */
+  async record(module: string, envelope: Envelope, failure: { attempts: number; error: string }): Promise<boolean> {
+    await this.known(module);
+    const error = failure.error.slice(0, 2_000);
+    const history = JSON.stringify([{ at: new Date().toISOString(), attempt: failure.attempts, error }]);
+    const rows = await this.store.query(
+      module,
+      `INSERT INTO ${table(module)} (message_id, type, key, envelope, status, attempts, last_error, errors, dead_at)
+       SELECT $1, $2, $3, $4::jsonb, 'dead', $5, $6, $7::jsonb, now()
+        WHERE NOT EXISTS (SELECT 1 FROM ${table(module)} WHERE message_id = $1 AND status = 'dead')
+       RETURNING 1`,
+      [envelope.id, envelope.type, envelope.key, JSON.stringify(envelope), failure.attempts, error, history],
+    );
+    return rows.length > 0;
+  }
+
   /** Operators' view of every outbox: backlog, leases, retries, dead letters and lag. */
   async stats(): Promise<OutboxStats[]> {
     const modules = await this.store.modules();
-    return Promise.all(
-      modules.map(async (module) => {
+    return sequentially(
+      modules.map((module) => async () => {
         const [row] = await this.store.query<Omit<OutboxStats, 'module'>>(
           module,
           `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
@@ -223,4 +254,10 @@ function summary(module: string, r: Row): DeadLetterSummary {
     createdAt: new Date(r.created_at).toISOString(),
     deadAt: new Date(r.dead_at).toISOString(),
   };
+}
+
+async function sequentially<T>(work: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (const step of work) results.push(await step());
+  return results;
 }
