@@ -1,7 +1,6 @@
-import { createTestDatabase, type TestDatabase } from '@app/platform';
+import { createTestDatabase, freePort, type TestDatabase } from '@app/platform';
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -183,15 +182,4 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
     if (Date.now() > until) throw new Error(`not settled within ${timeoutMs} ms`);
     await sleep(200);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -32,5 +32,6 @@ export { HealthController } from './health/health.controller';
 export { PlatformModule, type PlatformOptions } from './platform.module';
 export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
+export { freePort } from './testing/free-port';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
 export * from './messaging';

@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EmbeddedPostgresServer } from '../database/embedded-postgres-server';
+import { freePort } from './free-port';
 import { TEST_SERVER_ENV } from './test-database';
 
 declare global {
@@ -28,16 +28,4 @@ export async function globalTeardown(): Promise<void> {
   if (!embedded) return;
   await embedded.server.stop();
   rmSync(embedded.dir, { recursive: true, force: true });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

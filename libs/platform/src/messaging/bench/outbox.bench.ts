@@ -13,7 +13,6 @@
  */
 import 'reflect-metadata';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -29,6 +28,7 @@ import { InProcessTransport } from '../in-process-transport';
 import { messagingMigrations } from '../migrations';
 import { Outbox } from '../outbox';
 import { OutboxRelay, type RelayOptionsInput } from '../relay';
+import { freePort } from '../../testing/free-port';
 
 const Tick = { type: 'bench.tick.v1', schema: z.object({ i: z.number().int() }) } as const;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -239,17 +239,6 @@ async function startServer(): Promise<{ url: string; embedded: boolean; stop(): 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {
