@@ -60,6 +60,16 @@ describe('inventory over HTTP (module booted alone)', () => {
     expect(res.body.detail).toMatch(/not valid JSON/);
   });
 
+  it('refuses a body over 100 kB with a 413 problem', async () => {
+    const res = await http()
+      .post('/inventory/items')
+      .send({ sku: 'BIG', name: 'x'.repeat(200_000), priceCents: 1, quantity: 1 })
+      .expect(413);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.detail).toMatch(/too large/);
+    await http().get('/inventory/items/BIG').expect(404);
+  });
+
   it('refuses a restock of zero, negative or huge quantities', async () => {
     await http().post('/inventory/items').send({ sku: 'R1', name: 'x', priceCents: 1, quantity: 0 }).expect(201);
     for (const quantity of [0, -3, 2.5, 10_000_000]) await http().post('/inventory/items/R1/restock').send({ quantity }).expect(400);
