@@ -47,9 +47,7 @@ export {
   MessageDeliveryError,
   NonRetryableError,
   OutboxRequiresTransactionError,
-  TransportUnavailableError,
   isNonRetryable,
-  isTransportUnavailable,
 } from './errors';
 export { messagingMigrations } from './migrations';
 export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, outboxChannel, outboxToken } from './outbox';
