@@ -42,13 +42,7 @@
 export { MessageCatalog } from './catalog';
 export { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 export { type Envelope, type EnvelopeOptions, EnvelopeSchema, childTraceparent, createEnvelope } from './envelope';
-export {
-  InvalidMessageError,
-  MessageDeliveryError,
-  NonRetryableError,
-  OutboxRequiresTransactionError,
-  isNonRetryable,
-} from './errors';
+export { InvalidMessageError, MessageDeliveryError, NonRetryableError, OutboxRequiresTransactionError, isNonRetryable } from './errors';
 export { messagingMigrations } from './migrations';
 export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, outboxChannel, outboxToken } from './outbox';
 export {
