@@ -1,14 +1,9 @@
 import 'reflect-metadata';
-import { configOrExit, createLogger, drainOnSignals, start } from './bootstrap';
+import { createLogger, drainOnSignals, runMain } from '@app/platform';
+import { configOrExit, start } from './bootstrap';
 
-async function main(): Promise<void> {
+runMain(async () => {
   const config = configOrExit();
   const logger = createLogger(config);
-  const running = await start(config);
-  drainOnSignals(running, logger);
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
+  drainOnSignals(await start(config, logger), logger);
 });

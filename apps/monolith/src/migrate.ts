@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { startDatabaseServer } from '@app/platform';
+import { createLogger, startDatabaseServer } from '@app/platform';
 import { NestFactory } from '@nestjs/core';
-import { appModule, configOrExit, createLogger } from './bootstrap';
+import { appModule, configOrExit } from './bootstrap';
 
-/** `npm run migrate`: provisions every module's role and schema and applies pending migrations, then exits. */
+/**
+ * `npm run migrate`: provisions the role and schema of every module hosted here (all but REMOTE_MODULES) and applies
+ * pending migrations, then exits. An extracted service migrates its own database on start.
+ */
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config);

@@ -3,36 +3,47 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 
 export const MAIN_JS = path.resolve(__dirname, '../../../dist/apps/monolith/src/main.js');
+export const BILLING_SERVICE_JS = path.resolve(__dirname, '../../../dist/apps/billing-service/src/main.js');
 
-/** The built monolith as a child process, for tests that kill it. `npm test` builds it first (pretest). */
-export class MonolithProcess {
+/** A built app (apps/<app>/src/main.js in dist) as a child process, for tests that kill it. `npm test` builds first (pretest). */
+export class AppProcess {
   private child?: ChildProcess;
   private readonly log: WriteStream;
 
   constructor(
+    private readonly mainJs: string,
     private readonly env: Record<string, string>,
     logFile: string,
+    /** The variable that holds its HTTP port (PORT, BILLING_PORT, ...). */
+    private readonly portVariable = 'PORT',
   ) {
-    if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run 'npm run build' (npm test does it for you).`);
+    if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run 'npm run build' (npm test does it for you).`);
     this.log = createWriteStream(logFile, { flags: 'a' });
   }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.env.PORT}`;
+    return `http://127.0.0.1:${this.env[this.portVariable]}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [MAIN_JS], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.mainJs], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     this.child = child;
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
-      if (child.exitCode !== null) throw new Error(`the monolith exited with ${child.exitCode} while starting; see the log`);
+      if (child.exitCode !== null)
+        throw new Error(
+          `${path.basename(path.dirname(path.dirname(this.mainJs)))} exited with ${child.exitCode} while starting; see the log`,
+        );
       if (await this.ready()) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error('the monolith did not become ready within 30 s');
+    throw new Error(`${this.mainJs} did not become ready within 30 s`);
   }
 
   async ready(): Promise<boolean> {
@@ -53,6 +64,11 @@ export class MonolithProcess {
     return this.signal('SIGTERM');
   }
 
+  /** Sends a signal without waiting for anything (e.g. SIGUSR2 to a preloaded reporter). */
+  notify(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   private async signal(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
@@ -66,5 +82,12 @@ export class MonolithProcess {
   close(): void {
     this.child?.kill('SIGKILL');
     this.log.end();
+  }
+}
+
+/** The built monolith as a child process. */
+export class MonolithProcess extends AppProcess {
+  constructor(env: Record<string, string>, logFile: string) {
+    super(MAIN_JS, env, logFile);
   }
 }

@@ -1,22 +1,25 @@
-import { createEnvelope, dataSourceToken, DeadLetters, fingerprintOf, MessageDispatcher, type TestApp } from '@app/platform';
+import { createEnvelope, DeadLetters, describeWithRedis, fingerprintOf } from '@app/platform';
 import { PaymentCaptured } from '@app/billing/contracts';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { bootMonolith, eventually, Shop } from './saga-fixture';
+import { bootExtractedTopology, bootMonolithTopology, eventually, Shop, type Topology } from './saga-fixture';
 
-describe('the order saga across orders, inventory and billing (in-process transport)', () => {
-  let t: TestApp;
+/**
+ * The order saga's scenarios, run unchanged against both topologies: the monolith (every module in one process,
+ * in-process transport) and the extracted one (billing in a service of its own, with its own database, over BullMQ).
+ */
+function sagaScenarios(boot: () => Promise<Topology>): void {
+  let topology: Topology;
   let shop: Shop;
-  const ds = (module: string) => t.app.get<DataSource>(dataSourceToken(module));
+  const ds = (module: string) => topology.ds(module);
 
   beforeAll(async () => {
-    t = await bootMonolith();
-    shop = new Shop(t);
+    topology = await boot();
+    shop = new Shop(topology);
     await shop.item('MUG', 1_250, 100);
     await shop.item('TEA', 400, 100);
     await shop.item('RARE', 9_900, 1);
   });
-  afterAll(() => t.close());
+  afterAll(() => topology?.close());
 
   it('reserves, captures and confirms; the reservation is committed and the ledger stays balanced', async () => {
     await shop.customer('happy', 10_000);
@@ -205,7 +208,7 @@ describe('the order saga across orders, inventory and billing (in-process transp
     await shop.customer('dup', 10_000);
     const id = await shop.place('dup', [{ sku: 'MUG', quantity: 1 }]);
     expect(await shop.settled(id)).toMatchObject({ status: 'CONFIRMED' });
-    const dispatcher = t.app.get(MessageDispatcher);
+    const dispatcher = shop.dispatcher('orders');
     const [{ entry_id: entryId }] = await ds('billing').query(
       `SELECT id AS entry_id FROM journal_entries WHERE order_id = $1 AND kind = 'CAPTURE'`,
       [id],
@@ -229,19 +232,38 @@ describe('the order saga across orders, inventory and billing (in-process transp
   });
 
   it('dead-letters a poison message at once and keeps the saga running for other orders', async () => {
-    // A producer bug: a message whose payload breaks its contract, written straight into orders' outbox.
+    // A producer bug: messages whose payload breaks their contract, written straight into orders' outbox.
     const poison = createEnvelope('orders', 'inventory.reserve-stock.v1', { orderId: 'not-a-uuid', lines: 'nope' }, { key: 'poison' });
-    await ds('orders').query(`INSERT INTO outbox (message_id, type, key, envelope) VALUES ($1, $2, $3, $4)`, [
-      poison.id,
-      poison.type,
-      poison.key,
-      JSON.stringify(poison),
-    ]);
-    const deadLetters = t.app.get(DeadLetters);
+    const poisonForBilling = createEnvelope('orders', 'billing.capture-payment.v1', { orderId: 'nope' }, { key: 'poison' });
+    for (const p of [poison, poisonForBilling]) {
+      await ds('orders').query(`INSERT INTO outbox (message_id, type, key, envelope) VALUES ($1, $2, $3, $4)`, [
+        p.id,
+        p.type,
+        p.key,
+        JSON.stringify(p),
+      ]);
+    }
+    const deadLetters = topology.appOf('orders').app.get(DeadLetters);
     await eventually(async () => expect((await deadLetters.list({ module: 'orders' })).map((d) => d.id)).toContain(poison.id));
+    // Its consumer refuses it: in the monolith the relay dead-letters it in orders' outbox; with billing extracted,
+    // billing's worker records it in billing's own database. Either way it is one dead letter, found by the operators.
+    const owner = topology.name === 'monolith' ? 'orders' : 'billing';
+    await eventually(async () =>
+      expect((await topology.deadLetters()).filter((d) => d.id === poisonForBilling.id)).toEqual([
+        expect.objectContaining({ module: owner, id: poisonForBilling.id }),
+      ]),
+    );
 
     await shop.customer('after-poison', 10_000);
     const id = await shop.place('after-poison', [{ sku: 'TEA', quantity: 1 }]);
     expect(await shop.settled(id)).toMatchObject({ status: 'CONFIRMED' });
   });
+}
+
+describe('the order saga across orders, inventory and billing (monolith: in-process transport)', () => {
+  sagaScenarios(() => bootMonolithTopology());
+});
+
+describeWithRedis('the order saga across orders, inventory and billing (extracted: billing as a service, over BullMQ)', (redisUrl) => {
+  sagaScenarios(() => bootExtractedTopology({ redisUrl }));
 });

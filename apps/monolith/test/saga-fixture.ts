@@ -1,30 +1,151 @@
 import { BillingModule } from '@app/billing';
 import { InventoryModule } from '@app/inventory';
-import { OrdersModule } from '@app/orders';
-import { createTestApp, type TestApp, type TestDatabase } from '@app/platform';
+import {
+  type BullMqMessagingOptions,
+  DeadLetters,
+  FAST_MESSAGING,
+  MessageDispatcher,
+  connectBullMq,
+  createTestApp,
+  dataSourceToken,
+  dropBullMqPrefix,
+  type TestApp,
+  type TestDatabase,
+  uniqueBullMqPrefix,
+} from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { hostedModules } from '../src/app.module';
+
+export type SagaTiming = { stepTimeoutMs: number; maxAttempts: number; maxRetryDelayMs: number };
+const FAST_SAGA: SagaTiming = { stepTimeoutMs: 300, maxAttempts: 2, maxRetryDelayMs: 600 };
 
 /** The three modules on one platform, with a saga whose steps time out in `stepTimeoutMs`. */
-export function bootMonolith(db?: TestDatabase, saga = { stepTimeoutMs: 300, maxAttempts: 2, maxRetryDelayMs: 600 }): Promise<TestApp> {
-  return createTestApp([InventoryModule, BillingModule, OrdersModule.forRoot({ saga })], db);
+export function bootMonolith(db?: TestDatabase, saga: SagaTiming = FAST_SAGA): Promise<TestApp> {
+  return createTestApp(hostedModules({ orders: { saga } }), db);
 }
 
-export class Shop {
-  constructor(readonly t: TestApp) {}
+/**
+ * Where the modules run: every app of the topology, which app hosts which module, and how to reach it. The saga
+ * suite runs against each topology unchanged.
+ */
+export interface Topology {
+  name: 'monolith' | 'extracted';
+  apps: TestApp[];
+  /** The app that hosts `module` (serves its HTTP endpoints, owns its DataSource). */
+  appOf(module: string): TestApp;
+  /** A module's DataSource, in whichever app (and database) hosts it. */
+  ds(module: string): DataSource;
+  /** Dead letters of every app, every module. */
+  deadLetters(): Promise<{ module: string; id: string }[]>;
+  close(): Promise<void>;
+}
 
-  http() {
-    return request(this.t.app.getHttpServer());
+export function monolithTopology(t: TestApp): Topology {
+  return {
+    name: 'monolith',
+    apps: [t],
+    appOf: () => t,
+    ds: (module) => t.app.get<DataSource>(dataSourceToken(module)),
+    deadLetters: () => t.app.get(DeadLetters).list({ limit: 500 }),
+    close: () => t.close(),
+  };
+}
+
+export async function bootMonolithTopology(saga: SagaTiming = FAST_SAGA): Promise<Topology> {
+  return monolithTopology(await bootMonolith(undefined, saga));
+}
+
+export interface ExtractedOptions {
+  redisUrl: string;
+  /** Modules that run in their own app (as apps/<module>-service does), default billing. */
+  remote?: string[];
+  saga?: SagaTiming;
+  /** BullMQ job lock (ms): how long a job of a stopped worker waits before it runs again. */
+  lockMs?: number;
+}
+
+/**
+ * The extracted topology in one Jest process: the monolith (every module but `remote`, loaded the way apps/monolith
+ * loads them with REMOTE_MODULES) on one test database, and each remote module in an app of its own on a database of
+ * its own, as apps/<module>-service runs it. They talk over BullMQ on real Redis, under a key prefix of their own
+ * (removed on close), so parallel test files and reruns never share a queue.
+ */
+export async function bootExtractedTopology(options: ExtractedOptions): Promise<Topology & { prefix: string }> {
+  const remote = options.remote ?? ['billing'];
+  const prefix = uniqueBullMqPrefix('saga');
+  const bullmq = (host: string, peers: string[]): BullMqMessagingOptions => ({
+    host,
+    peers,
+    redisUrl: options.redisUrl,
+    prefix,
+    lockMs: options.lockMs ?? 2_000,
+  });
+  const messaging = (host: string, peers: string[]) => ({ ...FAST_MESSAGING, bullmq: bullmq(host, peers) });
+  const remoteModule = (name: string) =>
+    ({ billing: BillingModule, inventory: InventoryModule })[name] ?? fail(`no service fixture for ${name}`);
+  const apps = new Map<string, TestApp>();
+  try {
+    for (const name of remote) apps.set(name, await createTestApp([remoteModule(name)], undefined, messaging(name, ['monolith'])));
+    const main = await createTestApp(
+      hostedModules({ remote, orders: { saga: options.saga ?? FAST_SAGA } }),
+      undefined,
+      messaging('monolith', remote),
+    );
+    apps.set('monolith', main);
+    for (const t of apps.values()) await connectBullMq(t.app);
+  } catch (error) {
+    for (const t of apps.values()) await t.close().catch(() => undefined);
+    await dropBullMqPrefix(options.redisUrl, prefix);
+    throw error;
+  }
+  const appOf = (module: string) => apps.get(module) ?? apps.get('monolith')!;
+  return {
+    name: 'extracted',
+    prefix,
+    apps: [...apps.values()],
+    appOf,
+    ds: (module) => appOf(module).app.get<DataSource>(dataSourceToken(module)),
+    deadLetters: async () => (await Promise.all([...apps.values()].map((t) => t.app.get(DeadLetters).list({ limit: 500 })))).flat(),
+    close: async () => {
+      // The monolith first: its relays stop sending, then each service drains its queue's running jobs.
+      for (const t of [...apps.values()].reverse()) await t.close();
+      await dropBullMqPrefix(options.redisUrl, prefix);
+    },
+  };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** A client of the shop: each call goes to the app that hosts the module it talks to. */
+export class Shop {
+  readonly topology: Topology;
+
+  constructor(topology: Topology | TestApp) {
+    this.topology = 'apps' in topology ? topology : monolithTopology(topology);
+  }
+
+  /** HTTP to the app that serves `module` (orders by default). */
+  http(module = 'orders') {
+    return request(this.topology.appOf(module).app.getHttpServer());
+  }
+
+  /** The local dispatcher of the app that hosts `module` (to hand its consumers a message directly). */
+  dispatcher(module = 'orders'): MessageDispatcher {
+    return this.topology.appOf(module).app.get(MessageDispatcher);
   }
 
   async item(sku: string, priceCents: number, quantity: number): Promise<void> {
-    await this.http().post('/inventory/items').send({ sku, name: sku, priceCents, quantity }).expect(201);
+    await this.http('inventory').post('/inventory/items').send({ sku, name: sku, priceCents, quantity }).expect(201);
   }
 
   async customer(customerId: string, depositCents: number): Promise<void> {
-    await this.http().post('/billing/accounts').send({ customerId }).expect(201);
+    await this.http('billing').post('/billing/accounts').send({ customerId }).expect(201);
     if (depositCents > 0) {
-      await this.http()
+      await this.http('billing')
         .post(`/billing/accounts/${customerId}/deposits`)
         .set('Idempotency-Key', randomUUID())
         .send({ amountCents: depositCents })
@@ -55,15 +176,15 @@ export class Shop {
   }
 
   async stock(sku: string): Promise<{ available: number; reserved: number }> {
-    return (await this.http().get(`/inventory/items/${sku}`).expect(200)).body;
+    return (await this.http('inventory').get(`/inventory/items/${sku}`).expect(200)).body;
   }
 
   async balance(customerId: string): Promise<number> {
-    return (await this.http().get(`/billing/accounts/${customerId}`).expect(200)).body.balanceCents;
+    return (await this.http('billing').get(`/billing/accounts/${customerId}`).expect(200)).body.balanceCents;
   }
 
   async ledgerBalanced(): Promise<boolean> {
-    return (await this.http().get('/billing/ledger/verification').expect(200)).body.balanced;
+    return (await this.http('billing').get('/billing/ledger/verification').expect(200)).body.balanced;
   }
 }
 

@@ -30,8 +30,36 @@ export {
 } from './idempotency/idempotency';
 export { HealthController } from './health/health.controller';
 export { PlatformModule, type PlatformOptions } from './platform.module';
+export {
+  type HostPlacement,
+  HostModule,
+  type ModuleServiceDefinition,
+  type ModuleServiceSettings,
+  type Running,
+  type ServeOptions,
+  assertPlacementReady,
+  configOrExit,
+  createLogger,
+  drainOnSignals,
+  moduleServiceSettings,
+  platformOptions,
+  runMain,
+  serve,
+  serveOpenApi,
+  startModuleService,
+} from './host/host';
 export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
+export {
+  RedisServer,
+  type RedisServerOptions,
+  describeWithRedis,
+  dropBullMqPrefix,
+  hasRedisServerBinary,
+  probeRedis,
+  testRedisUrl,
+  uniqueBullMqPrefix,
+} from './testing/redis';
 export { freePort } from './testing/free-port';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
 export * from './messaging';

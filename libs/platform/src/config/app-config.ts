@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+/** A comma-separated list of host or module names (lower-case letters, digits, underscores), e.g. `billing,inventory`. */
+const nameList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'must be a comma-separated list of names such as billing,inventory')));
+
 /** Every setting the platform reads, validated once at start so a typo fails fast with a clear message. */
 export const AppConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -30,6 +41,29 @@ export const AppConfigSchema = z.object({
   /** How many times a saga step is sent before the order is compensated with TIMED_OUT. */
   SAGA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /**
+   * The extraction switch: modules that run in their own service (apps/<module>-service) instead of in this process.
+   * Their code is not loaded; their messages go over BullMQ on REDIS_URL. Empty: everything in process, no Redis.
+   */
+  REMOTE_MODULES: nameList.default([]),
+  /** Redis for the BullMQ transport (only used when some module runs remote). */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL, e.g. redis://127.0.0.1:6379' })
+    .default('redis://127.0.0.1:6379'),
+  /**
+   * The other hosts this process sends its messages to over BullMQ. Default: the monolith sends to the hosts in
+   * REMOTE_MODULES; an extracted service sends to `monolith`.
+   */
+  PEER_HOSTS: nameList.optional(),
+  /** Redis key prefix of the BullMQ queues; hosts that talk to each other must share it. */
+  BULLMQ_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, - or _ (no colon)')
+    .default('mf'),
+  /** Messages one host applies in parallel from its queue (each in its own consumer transaction). */
+  BULLMQ_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  /** How long a worker holds a job before another may take it over (a killed worker's jobs wait this long). */
+  BULLMQ_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 });
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 

@@ -12,14 +12,19 @@ export interface DatabaseServer {
 
 const EMBEDDED_DATABASE = 'monolith';
 
+/**
+ * The server in DATABASE_URL, or an embedded one under DATA_DIR/<folder> with `database` in it. An extracted service
+ * passes its own URL, database and folder, so it never shares the monolith's embedded server.
+ */
 export async function startDatabaseServer(
   config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR' | 'EMBEDDED_PG_PORT'>,
   database = EMBEDDED_DATABASE,
+  folder = 'postgres',
 ): Promise<DatabaseServer> {
   if (config.DATABASE_URL) {
     return { adminUrl: config.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
   }
-  const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/postgres`, port: config.EMBEDDED_PG_PORT });
+  const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/${folder}`, port: config.EMBEDDED_PG_PORT });
   await server.start();
   const url = new URL(server.adminUrl);
   await ensureDatabase(url.toString(), database);

@@ -62,3 +62,21 @@ export class MessageDeliveryError extends Error {
     super(`Message ${messageId} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }
+
+/**
+ * The transport could not hand the messages over at all (its broker is unreachable), so nothing was sent. The relay
+ * keeps them pending and tries again with backoff, without counting an attempt: a broker outage never turns
+ * messages into dead letters, however long it lasts.
+ */
+export class TransportUnavailableError extends Error {
+  override name = 'TransportUnavailableError';
+  /** Also recognised across module copies. */
+  readonly transportUnavailable = true;
+}
+
+export function isTransportUnavailable(error: unknown): boolean {
+  return (
+    error instanceof TransportUnavailableError ||
+    (typeof error === 'object' && error !== null && (error as { transportUnavailable?: unknown }).transportUnavailable === true)
+  );
+}

@@ -38,11 +38,26 @@
  * in each module with messagingMigrations(ts) in its migrations; `@MessageConsumer('billing')` classes with
  * `@HandleMessage(Contract)` methods are discovered. Operators: DeadLetters, /admin/dead-letters, the
  * `messages` CLI (apps/monolith/src/messages-cli.ts).
+ *
+ * Across processes (a module extracted into its own service): MessagingModule.forRoot({ bullmq: { host, peers,
+ * redisUrl } }) makes the transport a BullMqRoutingTransport (local subscribers in process, plus every peer host's
+ * BullMQ queue, job id = message id), and connectBullMq(app) consumes this host's queue through BullMqServer, a Nest
+ * microservices transport strategy whose handlers call the dispatcher (ack after commit; retries with backoff, then a
+ * dead letter in the consuming module's own outbox). Per-key order is not kept across hosts. See ./bullmq and
+ * docs/messaging.md, "Over BullMQ".
  */
 export { MessageCatalog } from './catalog';
 export { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 export { type Envelope, type EnvelopeOptions, EnvelopeSchema, childTraceparent, createEnvelope } from './envelope';
-export { InvalidMessageError, MessageDeliveryError, NonRetryableError, OutboxRequiresTransactionError, isNonRetryable } from './errors';
+export {
+  InvalidMessageError,
+  MessageDeliveryError,
+  NonRetryableError,
+  OutboxRequiresTransactionError,
+  TransportUnavailableError,
+  isNonRetryable,
+  isTransportUnavailable,
+} from './errors';
 export { messagingMigrations } from './migrations';
 export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, outboxChannel, outboxToken } from './outbox';
 export {
@@ -92,3 +107,4 @@ export {
 } from './messaging.module';
 export { type CliIo, runMessagesCli } from './cli';
 export { type CatalogueEntry, catalogueEntries, renderAsyncApi, renderCatalogueMarkdown } from './event-catalogue';
+export * from './bullmq';

@@ -19,12 +19,19 @@ import { InProcessTransport } from './in-process-transport';
 import { Outbox, assertModuleName, outboxToken } from './outbox';
 import { OutboxRelay, type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './relay';
 import { MESSAGE_TRANSPORT, type MessageTransport } from './transport';
+import { BullMqPeers, type BullMqMessagingOptions, bullMqProviders } from './bullmq/bullmq-messaging';
+import { BullMqRoutingTransport } from './bullmq/bullmq-routing-transport';
 
 export interface MessagingOptions {
   /** Relay tuning: poll interval, batch size, concurrency, lease, retry (base, cap, attempts), retention windows. */
   relay?: RelayOptionsInput;
   /** Carries messages from relays to consumers. Default: InProcessTransport (the local dispatcher). */
   transport?: (dispatcher: MessageDispatcher) => MessageTransport;
+  /**
+   * This process is one host among several (some modules run remote): messages go to the local subscribers and,
+   * over BullMQ, to every peer host; the app consumes its own queue after `connectBullMq(app)`. Overrides `transport`.
+   */
+  bullmq?: BullMqMessagingOptions;
   /** Bearer token of the admin endpoints (usually AppConfig.ADMIN_TOKEN). Unset: they refuse every request. */
   adminToken?: string;
 }
@@ -114,11 +121,24 @@ export class MessagingModule {
           useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef, catalog: MessageCatalog) =>
             new MessageDispatcher(registry, (module) => dataSourceOf(moduleRef, module), undefined, catalog),
         },
-        {
-          provide: MESSAGE_TRANSPORT,
-          inject: [MessageDispatcher],
-          useFactory: (dispatcher: MessageDispatcher) => options.transport?.(dispatcher) ?? new InProcessTransport(dispatcher),
-        },
+        options.bullmq
+          ? {
+              provide: MESSAGE_TRANSPORT,
+              inject: [MessageDispatcher, BullMqPeers, MessagingModules, HandlerRegistry],
+              useFactory: (dispatcher: MessageDispatcher, peers: BullMqPeers, modules: MessagingModules, registry: HandlerRegistry) =>
+                new BullMqRoutingTransport(
+                  new InProcessTransport(dispatcher),
+                  peers.clients,
+                  (module) => modules.has(module),
+                  (type) => registry.subscriptionsFor(type).length > 0,
+                ),
+            }
+          : {
+              provide: MESSAGE_TRANSPORT,
+              inject: [MessageDispatcher],
+              useFactory: (dispatcher: MessageDispatcher) => options.transport?.(dispatcher) ?? new InProcessTransport(dispatcher),
+            },
+        ...(options.bullmq ? bullMqProviders(options.bullmq, relayOptions) : []),
         { provide: DeadLetters, inject: [MessagingModules], useFactory: (modules: MessagingModules) => new DeadLetters(modules) },
         MessageHandlerExplorer,
         AdminTokenGuard,

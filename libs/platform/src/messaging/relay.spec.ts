@@ -4,7 +4,7 @@ import { type TestDatabase, createTestDatabase } from '../testing/test-database'
 import type { MessageContract, PayloadInput, PayloadOf } from './contract';
 import { HandlerRegistry, type MessageContext, MessageDispatcher } from './dispatcher';
 import { type Envelope, createEnvelope } from './envelope';
-import { NonRetryableError } from './errors';
+import { NonRetryableError, TransportUnavailableError } from './errors';
 import { InProcessTransport } from './in-process-transport';
 import { FAST, Note, PaymentRequested, deferred, openMessagingModule, recordingLogger, waitFor } from './messaging.test-kit';
 import { Outbox } from './outbox';
@@ -228,6 +228,40 @@ describe('OutboxRelay', () => {
     expect(row).toMatchObject({ attempts: 3, last_error: 'Error: always broken', lease_owner: null });
     expect(row.errors).toHaveLength(3);
     expect(logger.lines.some((l) => l.startsWith('warn: Dead-lettered alpha.note.v1'))).toBe(true);
+  });
+
+  it('keeps messages pending, in order and without counting attempts, while the transport is unavailable', async () => {
+    let down = true;
+    let tries = 0;
+    const delivered: number[] = [];
+    handle(Note, (p) => void delivered.push(p.n));
+    const dispatcher = new MessageDispatcher(registry, () => beta, logger);
+    const broker = {
+      async send(envelopes: readonly Envelope[]) {
+        tries++;
+        if (down) throw new TransportUnavailableError('the broker is down');
+        await dispatcher.deliverBatch(envelopes);
+      },
+    };
+    const r = new OutboxRelay({
+      module: 'alpha',
+      dataSource: alpha,
+      transport: broker,
+      options: { ...FAST, retry: { baseMs: 1, capMs: 5, maxAttempts: 2 } },
+      logger,
+    });
+    relays.push(r);
+    const first = await publish(Note, { n: 1 }, { key: 'K' });
+    await publish(Note, { n: 2 }, { key: 'K' });
+    await r.start();
+    await waitFor(() => tries >= 10, 'many tries while the broker is down'); // far more than maxAttempts
+    const row = await statusOf(first.id);
+    expect(row).toMatchObject({ status: 'pending', attempts: 0, last_error: 'TransportUnavailableError: the broker is down' });
+    expect(delivered).toEqual([]);
+    down = false;
+    await waitFor(allDispatched, 'delivery once the broker is back');
+    expect(delivered).toEqual([1, 2]);
+    expect((await statusOf(first.id)).attempts).toBe(0);
   });
 
   it('dead-letters a NonRetryableError at once', async () => {

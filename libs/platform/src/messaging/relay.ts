@@ -3,7 +3,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { Client, type ClientConfig, Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Envelope } from './envelope';
-import { MessageDeliveryError, isNonRetryable } from './errors';
+import { MessageDeliveryError, isNonRetryable, isTransportUnavailable } from './errors';
 import { assertModuleName, outboxChannel } from './outbox';
 import type { MessageTransport } from './transport';
 
@@ -172,6 +172,7 @@ export class OutboxRelay {
   private readonly running = new Set<Promise<void>>();
   /** Delivered, to be marked dispatched by the next claim statement (or by drain/runOnce). */
   private toMark: string[] = [];
+  private lastUnavailableLog = 0;
 
   constructor(deps: OutboxRelayDeps) {
     assertModuleName(deps.module);
@@ -380,6 +381,7 @@ export class OutboxRelay {
         await this.transport.send(batch.map((m) => m.envelope));
         this.markLater(batch);
       } catch (error) {
+        if (isTransportUnavailable(error)) return this.postpone(messages.slice(start), error);
         const named =
           error instanceof MessageDeliveryError
             ? batch.find((m) => m.messageId.toLowerCase() === error.messageId.toLowerCase())
@@ -412,10 +414,39 @@ export class OutboxRelay {
         await this.transport.send([message.envelope]);
         this.markLater([message]);
       } catch (error) {
+        if (isTransportUnavailable(error)) {
+          await this.release(release);
+          return this.postpone(
+            messages.slice(messages.indexOf(message)).filter((m) => !release.includes(m.seq)),
+            error,
+          );
+        }
         if ((await this.recordFailure(message, error)) === 'retry') heldKeys.add(message.key);
       }
     }
     await this.release(release);
+  }
+
+  /**
+   * The transport is unavailable (its broker is down): nothing of these was handed over. They wait a jittered
+   * base·2^4 (3.2 s by default) and go again, in order, without counting an attempt, so an outage of any length
+   * never dead-letters a message.
+   */
+  private async postpone(messages: ClaimedMessage[], error: unknown): Promise<void> {
+    if (messages.length === 0) return;
+    const full = Math.min(this.options.retry.capMs, this.options.retry.baseMs * 2 ** 4);
+    const delay = Math.round(full / 2 + Math.random() * (full / 2));
+    const reason = describe(error);
+    const history = JSON.stringify([{ at: new Date().toISOString(), attempt: 0, error: reason }]);
+    await this.query(this.sql.postpone, [messages.map((m) => m.seq), this.owner, delay, reason, history]);
+    const now = Date.now();
+    if (now - this.lastUnavailableLog > 10_000) {
+      this.lastUnavailableLog = now;
+      this.logger.warn(
+        `The transport is unavailable (${reason}); ${messages.length} message(s) of ${this.module} wait in the outbox and go again in ${delay} ms (no attempt is counted).`,
+      );
+    }
+    this.wakeAt(now + delay);
   }
 
   /** Too little lease left to start safely: let the next claim (ours or another instance's) take it. */
@@ -611,6 +642,10 @@ function statements(schema: string) {
     releaseAll: `UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND status = 'pending'`,
     retry: `UPDATE ${table} SET available_at = now() + $6 * interval '1 millisecond', ${appendError} WHERE ${fenced} RETURNING seq`,
     deadLetter: `UPDATE ${table} SET status = 'dead', dead_at = now(), ${appendError} WHERE ${fenced} RETURNING seq`,
+    // The transport was unavailable: back in line after $3 ms with the error noted, attempts unchanged.
+    postpone: `UPDATE ${table} SET available_at = now() + $3 * interval '1 millisecond', last_error = $4,
+        errors = (CASE WHEN jsonb_array_length(errors) >= 50 THEN errors - 0 ELSE errors END) || $5::jsonb, lease_owner = NULL, lease_until = NULL
+      WHERE seq = ANY($1::bigint[]) AND lease_owner = $2 AND status = 'pending'`,
     prune: {
       outbox: `WITH gone AS (DELETE FROM ${table} WHERE seq IN (
           SELECT seq FROM ${table} WHERE status = 'dispatched' AND dispatched_at < now() - $1 * interval '1 millisecond' LIMIT $2) RETURNING 1)

@@ -3,14 +3,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EmbeddedPostgresServer } from '../database/embedded-postgres-server';
 import { freePort } from './free-port';
+import { TEST_REDIS_ENV, TEST_REDIS_MISSING_ENV, probeRedis, testRedisUrl } from './redis';
 import { TEST_SERVER_ENV } from './test-database';
 
 declare global {
   var __embeddedPostgres: { server: EmbeddedPostgresServer; dir: string } | undefined;
 }
 
-/** Jest globalSetup: use DATABASE_URL when set, otherwise start a throwaway embedded PostgreSQL. */
+/**
+ * Jest globalSetup: use DATABASE_URL when set, otherwise start a throwaway embedded PostgreSQL. Probe Redis (REDIS_URL
+ * or 127.0.0.1:6379) for the suites that need it (describeWithRedis).
+ */
 export default async function globalSetup(): Promise<void> {
+  const missing = await probeRedis(testRedisUrl());
+  if (missing === null) process.env[TEST_REDIS_ENV] = testRedisUrl();
+  else process.env[TEST_REDIS_MISSING_ENV] = missing;
   if (process.env.DATABASE_URL) {
     process.env[TEST_SERVER_ENV] = process.env.DATABASE_URL;
     return;

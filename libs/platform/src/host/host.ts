@@ -1,0 +1,269 @@
+import { ConsoleLogger, type DynamicModule, type INestApplication, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Server } from 'node:http';
+import { z } from 'zod';
+import { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from '../config/app-config';
+import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
+import { configureHttp } from '../http/configure-http';
+import { type BullMqMessagingOptions, connectBullMq } from '../messaging/bullmq/bullmq-messaging';
+import { assertRedisReachable } from '../messaging/bullmq/redis';
+import { PlatformModule, type PlatformOptions } from '../platform.module';
+
+/**
+ * What every deployable shares: configuration, logging, start-up, the BullMQ switch and the drain on SIGTERM.
+ * apps/monolith and every apps/<module>-service call these, so an extracted service stays a few lines long.
+ */
+
+/** A started host: its Nest app, its database server (embedded or external) and its configuration. */
+export interface Running {
+  app: INestApplication;
+  database: DatabaseServer;
+  config: AppConfig;
+}
+
+export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerService {
+  return new ConsoleLogger({ json: config.LOG_FORMAT === 'json', colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY) });
+}
+
+/** Loads the configuration (and runs the host's own checks) or exits 78 with a message naming each bad setting. */
+export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c) => c as T): T {
+  try {
+    return check(loadConfig());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** The host's place among the others when some module runs remote: its name (= its queue) and its peers. */
+export interface HostPlacement {
+  host: string;
+  peers: readonly string[];
+}
+
+/** What the platform needs from the configuration and the database server; `placement` switches BullMQ on. */
+export function platformOptions(config: AppConfig, database: DatabaseServer, placement?: HostPlacement): PlatformOptions {
+  const bullmq: BullMqMessagingOptions | undefined = placement && {
+    ...placement,
+    redisUrl: config.REDIS_URL,
+    prefix: config.BULLMQ_PREFIX,
+    concurrency: config.BULLMQ_CONCURRENCY,
+    lockMs: config.BULLMQ_LOCK_MS,
+  };
+  return {
+    database: { adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET },
+    messaging: {
+      adminToken: config.ADMIN_TOKEN,
+      relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },
+      ...(bullmq ? { bullmq } : {}),
+    },
+  };
+}
+
+/** A deployable: the platform and the business modules it hosts. */
+@Module({})
+export class HostModule {
+  static forRoot(platform: PlatformOptions, modules: NonNullable<ModuleMetadata['imports']>): DynamicModule {
+    return { module: HostModule, imports: [PlatformModule.forRoot(platform), ...modules] };
+  }
+}
+
+/** Serves the OpenAPI description at /docs-json and its UI at /docs. */
+export function serveOpenApi(app: INestApplication, title: string, description: string): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(title).setDescription(description).setVersion('0.1.0').build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * A host with peers needs Redis: check it before anything else starts (the database included), and stop with a
+ * message that says what needs it, where Redis was looked for, and what to do.
+ */
+export async function assertPlacementReady(config: AppConfig, placement: HostPlacement | undefined, needs: string): Promise<void> {
+  if (placement) await assertRedisReachable(config.REDIS_URL, needs);
+}
+
+export interface ServeOptions {
+  /** Name in logs. */
+  name: string;
+  config: AppConfig;
+  database: DatabaseServer;
+  /** The root module (HostModule.forRoot(...) or the monolith's AppModule). */
+  module: DynamicModule;
+  port: number;
+  placement?: HostPlacement;
+  openApi?: { title: string; description: string };
+  logger: LoggerService;
+}
+
+/**
+ * Creates the Nest app, starts consuming its BullMQ queue when it has peers (a hybrid app: HTTP plus the BullMQ
+ * transport strategy), then serves HTTP. Stops the database server if anything fails.
+ */
+export async function serve(options: ServeOptions): Promise<Running> {
+  const { config, database, logger } = options;
+  try {
+    const app = await NestFactory.create(options.module, { logger });
+    configureHttp(app);
+    if (options.openApi) serveOpenApi(app, options.openApi.title, options.openApi.description);
+    await app.init();
+    if (options.placement) {
+      await connectBullMq(app);
+      logger.log(
+        `Consuming BullMQ queue '${options.placement.host}' and sending to ${options.placement.peers.map((p) => `'${p}'`).join(', ')}`,
+        'Bootstrap',
+      );
+    }
+    await app.listen(options.port, config.HOST);
+    logger.log(`${options.name} is serving http://${config.HOST}:${options.port} (API docs at /docs)`, 'Bootstrap');
+    return { app, database, config };
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+}
+
+/**
+ * Drains on SIGTERM/SIGINT: stop accepting connections and jobs, finish in-flight requests and deliveries, close
+ * the pools and the Redis connections, stop the embedded server. A second signal, or the timeout, exits at once.
+ */
+export function drainOnSignals(running: Running, logger: LoggerService): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without waiting`, 'Shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.log(`${signal} received: draining`, 'Shutdown');
+    const timer = setTimeout(() => {
+      logger.error(
+        `Drain took longer than ${running.config.SHUTDOWN_TIMEOUT_MS} ms: exiting. Unfinished work is retried after restart.`,
+        undefined,
+        'Shutdown',
+      );
+      process.exit(1);
+    }, running.config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      const server = running.app.getHttpServer() as Server;
+      server.closeIdleConnections?.(); // keep-alive sockets would otherwise hold close() open
+      await running.app.close();
+      await running.database.stop();
+      logger.log('Stopped cleanly', 'Shutdown');
+      process.exit(0);
+    } catch (error) {
+      logger.error(`Shutdown failed: ${(error as Error).stack ?? String(error)}`, undefined, 'Shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** An extracted module's own deployable (apps/<module>-service). */
+export interface ModuleServiceDefinition {
+  /** The module's name: its schema, its host name and its queue (e.g. `billing`). */
+  name: string;
+  /** Its Nest module: the very class the monolith imports. */
+  module: NonNullable<ModuleMetadata['imports']>[number];
+  /** HTTP port when `<NAME>_PORT` is unset. */
+  defaultPort: number;
+  /** One line for the API docs. */
+  description?: string;
+}
+
+/** The settings of `apps/<name>-service`, read from variables named after the module (BILLING_PORT, ...). */
+export interface ModuleServiceSettings {
+  /** `<NAME>_PORT`. */
+  port: number;
+  /** `<NAME>_DATABASE_URL`: the service's own database. Unset: an embedded PostgreSQL of its own. */
+  databaseUrl?: string;
+  /** `<NAME>_EMBEDDED_PG_PORT` (default EMBEDDED_PG_PORT + 1), data under DATA_DIR/<name>-postgres. */
+  embeddedPgPort: number;
+  /** PEER_HOSTS, default `monolith`: the hosts that get this service's messages. */
+  peers: string[];
+}
+
+export function moduleServiceSettings(
+  name: string,
+  config: AppConfig,
+  defaultPort: number,
+  env: NodeJS.ProcessEnv = process.env,
+): ModuleServiceSettings {
+  const prefix = name.toUpperCase();
+  const port = AppConfigSchema.shape.PORT;
+  const schema = z.object({
+    [`${prefix}_PORT`]: port.default(defaultPort),
+    [`${prefix}_DATABASE_URL`]: AppConfigSchema.shape.DATABASE_URL,
+    [`${prefix}_EMBEDDED_PG_PORT`]: port.default(config.EMBEDDED_PG_PORT + 1),
+  });
+  const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+  const result = schema.safeParse(values);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the environment variables above and start again.`);
+  }
+  const parsed = result.data as Record<string, unknown>;
+  return {
+    port: parsed[`${prefix}_PORT`] as number,
+    databaseUrl: parsed[`${prefix}_DATABASE_URL`] as string | undefined,
+    embeddedPgPort: parsed[`${prefix}_EMBEDDED_PG_PORT`] as number,
+    peers: config.PEER_HOSTS ?? ['monolith'],
+  };
+}
+
+/**
+ * Runs one business module as its own service: its own database (`<NAME>_DATABASE_URL`, else an embedded PostgreSQL
+ * under DATA_DIR/<name>-postgres), its own outbox and inbox there, its HTTP endpoints on `<NAME>_PORT`, and its
+ * messages over BullMQ (it consumes the queue `<name>` and sends to PEER_HOSTS, default `monolith`). Needs Redis.
+ * Drains on SIGTERM. This is all an apps/<module>-service/src/main.ts has to call.
+ */
+export async function startModuleService(definition: ModuleServiceDefinition): Promise<Running> {
+  const { name } = definition;
+  const [config, settings] = configOrExit((c) => [c, moduleServiceSettings(name, c, definition.defaultPort)] as const);
+  const logger = createLogger(config);
+  const placement = { host: name, peers: settings.peers };
+  await assertPlacementReady(config, placement, `The ${name} service`);
+  if (!settings.databaseUrl) {
+    logger.log(
+      `${name.toUpperCase()}_DATABASE_URL is unset: using an embedded PostgreSQL of ${name}'s own in ${config.DATA_DIR}/${name}-postgres ` +
+        `(127.0.0.1:${settings.embeddedPgPort}). DATABASE_URL belongs to the monolith and is not used.`,
+      'Bootstrap',
+    );
+  }
+  const database = await startDatabaseServer(
+    { DATABASE_URL: settings.databaseUrl, DATA_DIR: config.DATA_DIR, EMBEDDED_PG_PORT: settings.embeddedPgPort },
+    name,
+    `${name}-postgres`,
+  );
+  const running = await serve({
+    name: `${name} service`,
+    config,
+    database,
+    module: HostModule.forRoot(platformOptions(config, database, placement), [definition.module]),
+    port: settings.port,
+    placement,
+    openApi: {
+      title: `Monolith-First: ${name}`,
+      description: definition.description ?? `The ${name} module, extracted into its own service.`,
+    },
+    logger,
+  });
+  drainOnSignals(running, logger);
+  return running;
+}
+
+/** `main()` of a deployable: runs `start`, prints a failure and exits 1. */
+export function runMain(start: () => Promise<unknown>): void {
+  start().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });
+}
