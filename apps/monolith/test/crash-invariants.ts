@@ -1,0 +1,59 @@
+import type { Client } from 'pg';
+
+export interface SettledOrder {
+  id: string;
+  customer_id: string;
+  status: string;
+  total_cents: string | null;
+  lines: { sku: string; quantity: number }[];
+}
+
+/**
+ * What must hold once every order has settled, whatever crashed on the way: every order terminal, stock and
+ * balances equal to the confirmed orders, the ledger balanced, no order captured twice, no dead letters.
+ * `orders` reaches the orders and inventory schemas, `billing` the billing schema (the same database in the
+ * monolith, billing's own once extracted). Returns the orders.
+ */
+export async function expectSettledInvariants(
+  db: { orders: Client; billing: Client },
+  world: { skus: Record<string, { stock: number }>; customers: Record<string, number> },
+): Promise<SettledOrder[]> {
+  const orders = (await db.orders.query(`SELECT id, customer_id, status, total_cents, lines FROM orders.orders`)).rows as SettledOrder[];
+  const confirmed = orders.filter((o) => o.status === 'CONFIRMED');
+  expect(orders.filter((o) => o.status !== 'CONFIRMED' && o.status !== 'CANCELLED')).toEqual([]);
+
+  for (const [sku, { stock }] of Object.entries(world.skus)) {
+    const sold = confirmed
+      .flatMap((o) => o.lines)
+      .filter((l) => l.sku === sku)
+      .reduce((n, l) => n + l.quantity, 0);
+    const { rows } = await db.orders.query(`SELECT available, reserved FROM inventory.items WHERE sku = $1`, [sku]);
+    expect({ sku, ...rows[0] }).toEqual({ sku, available: stock - sold, reserved: 0 });
+  }
+  for (const [customer, deposit] of Object.entries(world.customers)) {
+    const spent = confirmed.filter((o) => o.customer_id === customer).reduce((n, o) => n + Number(o.total_cents), 0);
+    const { rows } = await db.billing.query(
+      `SELECT -coalesce(sum(amount_cents), 0)::bigint AS balance FROM billing.postings WHERE account_id = $1`,
+      [`customer:${customer}`],
+    );
+    expect({ customer, balance: Number(rows[0].balance) }).toEqual({ customer, balance: deposit - spent });
+  }
+
+  const { rows: ledger } = await db.billing.query(`SELECT
+      (SELECT count(*) FROM (SELECT entry_id FROM billing.postings GROUP BY entry_id HAVING sum(amount_cents) <> 0) u)::int AS unbalanced,
+      (SELECT coalesce(sum(amount_cents), 0) FROM billing.postings)::bigint AS total`);
+  expect(ledger[0]).toEqual({ unbalanced: 0, total: '0' });
+
+  const { rows: captures } = await db.billing.query(
+    `SELECT order_id, count(*)::int AS n FROM billing.journal_entries WHERE kind = 'CAPTURE' GROUP BY order_id`,
+  );
+  expect(captures.filter((c: { n: number }) => c.n > 1)).toEqual([]);
+  const { rows: refunds } = await db.billing.query(`SELECT count(*)::int AS n FROM billing.journal_entries WHERE kind = 'REFUND'`);
+  expect(captures.length - refunds[0].n).toBe(confirmed.length);
+
+  const { rows: dead } = await db.orders.query(`SELECT
+      (SELECT count(*) FROM orders.outbox WHERE status = 'dead') + (SELECT count(*) FROM inventory.outbox WHERE status = 'dead') AS n`);
+  const { rows: deadBilling } = await db.billing.query(`SELECT count(*) AS n FROM billing.outbox WHERE status = 'dead'`);
+  expect(Number(dead[0].n) + Number(deadBilling[0].n)).toBe(0);
+  return orders;
+}
