@@ -296,10 +296,11 @@ describeWithRedis('the extracted topology', (redisUrl) => {
         .query<{ order_id: string; status: string }[]>(`SELECT order_id, status FROM payments WHERE order_id = ANY($1::uuid[])`, [
           [refundFirst, captureFirst],
         ]);
-      expect(Object.fromEntries(payments.map((p) => [p.order_id, p.status]))).toEqual({
-        [refundFirst]: 'VOIDED',
-        [captureFirst]: 'REFUNDED',
-      });
+      const status = Object.fromEntries(payments.map((p) => [p.order_id, p.status]));
+      expect(status[refundFirst]).toBe('VOIDED');
+      // The capture ran first: it was refunded, or, when the customer's balance was already spent by the other
+      // orders racing it, declined. Either way no money is held for the cancelled order (checked above).
+      expect(['REFUNDED', 'DECLINED']).toContain(status[captureFirst]);
     }, 90_000);
   });
 });
