@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { pingRedis } from '../messaging/bullmq/redis';
 
 /** Set by the Jest global setup: the Redis the tests may use, or why there is none. */
 export const TEST_REDIS_ENV = 'MONOLITH_FIRST_TEST_REDIS_URL';
@@ -12,26 +13,8 @@ export function testRedisUrl(): string {
 }
 
 /** Pings Redis (Jest global setup); returns why it is unusable, or null. */
-export async function probeRedis(url: string, timeoutMs = 1_500): Promise<string | null> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  let cause: Error | undefined;
-  client.on('error', (error: Error) => (cause ??= error)); // the first error says why (ECONNREFUSED, ...)
-  try {
-    await client.connect();
-    await client.ping();
-    return null;
-  } catch (error) {
-    return (cause ?? (error as Error)).message;
-  } finally {
-    client.disconnect();
-  }
+export function probeRedis(url: string, timeoutMs = 1_500): Promise<string | null> {
+  return pingRedis(url, timeoutMs);
 }
 
 /**

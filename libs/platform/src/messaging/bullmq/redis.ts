@@ -34,6 +34,16 @@ export function redactRedisUrl(url: string): string {
  * for. Used at start-up, so a process that needs Redis does not start without it.
  */
 export async function assertRedisReachable(url: string, needs: string, timeoutMs = 3_000): Promise<void> {
+  const problem = await pingRedis(url, timeoutMs);
+  if (problem === null) return;
+  throw new Error(
+    `${needs} needs Redis, which is not reachable at ${redactRedisUrl(url)} (${problem}). ` +
+      `Start Redis (e.g. 'redis-server --appendonly yes --appendfsync always', or 'docker compose up redis') or set REDIS_URL, and start again.`,
+  );
+}
+
+/** Pings Redis once within `timeoutMs`; returns why it is unusable (ECONNREFUSED, ENOTFOUND, NOAUTH...), or null. */
+export async function pingRedis(url: string, timeoutMs: number): Promise<string | null> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -43,16 +53,13 @@ export async function assertRedisReachable(url: string, needs: string, timeoutMs
     retryStrategy: () => null,
   });
   let cause: Error | undefined;
-  client.on('error', (error: Error) => (cause ??= error)); // the first error says why (ECONNREFUSED, ENOTFOUND, NOAUTH...)
+  client.on('error', (error: Error) => (cause ??= error)); // the first error says why
   try {
     await client.connect();
     await client.ping();
+    return null;
   } catch (error) {
-    throw new Error(
-      `${needs} needs Redis, which is not reachable at ${redactRedisUrl(url)} (${(cause ?? (error as Error)).message}). ` +
-        `Start Redis (e.g. 'redis-server --appendonly yes --appendfsync always', or 'docker compose up redis') or set REDIS_URL, and start again.`,
-      { cause: error },
-    );
+    return (cause ?? (error as Error)).message;
   } finally {
     client.disconnect();
   }
