@@ -9,7 +9,7 @@ import { OrdersService, type SagaOutcome } from './orders.service';
  * The replies and timers that move the order saga on. Each runs in one orders transaction together with its
  * inbox row; the saga's next messages go out through orders' outbox in that same transaction.
  */
-@MessageConsumer('orders')
+@MessageConsumer('orders', { batchable: true })
 @Injectable()
 export class OrdersHandlers {
   constructor(private readonly orders: OrdersService) {}

@@ -205,13 +205,14 @@ export class DeadLetters {
       modules.map((module) => async () => {
         const [row] = await this.store.query<Omit<OutboxStats, 'module'>>(
           module,
-          `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+          // pending counts every undelivered message; 'scheduled' ones (notBefore ahead) are the delayed part of it.
+          `SELECT count(*) FILTER (WHERE status IN ('pending', 'scheduled'))::int AS pending,
                   count(*) FILTER (WHERE status = 'pending' AND lease_until >= now())::int AS leased,
                   count(*) FILTER (WHERE status = 'pending' AND attempts > 0)::int AS retrying,
-                  count(*) FILTER (WHERE status = 'pending' AND not_before > now())::int AS delayed,
+                  count(*) FILTER (WHERE status IN ('pending', 'scheduled') AND not_before > now())::int AS delayed,
                   count(*) FILTER (WHERE status = 'dead')::int AS dead,
                   (extract(epoch FROM now() - min(coalesce(not_before, created_at))
-                     FILTER (WHERE status = 'pending' AND coalesce(not_before, created_at) <= now())) * 1000)::float8 AS "oldestPendingMs"
+                     FILTER (WHERE status IN ('pending', 'scheduled') AND coalesce(not_before, created_at) <= now())) * 1000)::float8 AS "oldestPendingMs"
              FROM ${table(module)}`,
         );
         return { module, ...row, oldestPendingMs: row.oldestPendingMs === null ? null : Math.round(row.oldestPendingMs) };

@@ -30,7 +30,8 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     ...handlers: { consumer: string; handle: (p: PayloadOf<typeof PaymentRequested>, ctx: MessageContext) => unknown }[]
   ) {
     const registry = new HandlerRegistry();
-    for (const h of handlers) registry.add({ consumer: h.consumer, module: 'beta', contract: PaymentRequested, handle: h.handle });
+    for (const h of handlers)
+      registry.add({ consumer: h.consumer, module: 'beta', contract: PaymentRequested, handle: h.handle, batchable: true });
     return new MessageDispatcher(registry, (m) => dataSources()[m as 'alpha' | 'beta']);
   }
   const message = (payload: unknown = { orderId: randomUUID(), amountCents: 100 }) =>
@@ -158,6 +159,28 @@ describe('MessageDispatcher (inbox + handlers)', () => {
 
     const poison = [message(), message({ orderId: 'x' })];
     expect(((await dispatcher.deliverBatch(poison).catch((e: unknown) => e)) as MessageDeliveryError).messageId).toBe(poison[1].id);
+  });
+
+  it('gives each message its own transaction unless the consumer is batchable; a batchable batch runs in key order', async () => {
+    const seen: number[] = [];
+    const handle = (p: PayloadOf<typeof PaymentRequested>) => {
+      if (p.amountCents === 3) throw new Error('account locked');
+      seen.push(p.amountCents);
+    };
+    const registry = new HandlerRegistry().add({ consumer: 'beta:Ledger.capture', module: 'beta', contract: PaymentRequested, handle });
+    const dispatcher = new MessageDispatcher(registry, () => beta);
+    const batch = [1, 3, 4].map((amountCents) => message({ orderId: randomUUID(), amountCents }));
+    const error = await dispatcher.deliverBatch(batch).catch((e: unknown) => e);
+    expect((error as MessageDeliveryError).messageId).toBe(batch[1].id);
+    expect(seen).toEqual([1]); // in order, and it stops at the failure...
+    expect(await beta.query('SELECT message_id FROM inbox')).toEqual([{ message_id: batch[0].id }]); // ...whose predecessor committed
+
+    seen.length = 0;
+    const keyed = (key: string, amountCents: number) =>
+      createEnvelope('alpha', PaymentRequested.type, { orderId: randomUUID(), amountCents }, { key }) as Envelope;
+    const batchable = dispatcherWith({ consumer: 'beta:Orders.step', handle: (p) => void seen.push(p.amountCents) });
+    await batchable.deliverBatch([keyed('b', 10), keyed('a', 20), keyed('b', 11), keyed('a', 21)]);
+    expect(seen).toEqual([20, 21, 10, 11]);
   });
 
   it('does nothing for a type without local subscribers', async () => {

@@ -13,7 +13,7 @@ export function messagingMigrations(timestamp: number): (new () => MigrationInte
       `messagingMigrations(${timestamp}): pass a 13-digit JavaScript timestamp (Date.now() when you add them), e.g. 1767225600000.`,
     );
   }
-  return [outboxMigration(timestamp), inboxMigration(timestamp + 1)];
+  return [outboxMigration(timestamp), inboxMigration(timestamp + 1), scheduledMigration(timestamp + 2)];
 }
 
 function outboxMigration(timestamp: number): new () => MigrationInterface {
@@ -67,6 +67,29 @@ function inboxMigration(timestamp: number): new () => MigrationInterface {
     }
     async down(q: QueryRunner): Promise<void> {
       await q.query(`DROP TABLE inbox`);
+    }
+  };
+}
+
+function scheduledMigration(timestamp: number): new () => MigrationInterface {
+  return class MessagingOutboxScheduled implements MigrationInterface {
+    name = `MessagingOutboxScheduled${timestamp}`;
+    async up(q: QueryRunner): Promise<void> {
+      // A delayed message (notBefore in the future, e.g. a saga deadline) waits as 'scheduled' until it is due,
+      // outside outbox_pending: the relay's claim walks that index in seq order, and thousands of waiting
+      // timers at its head made every claim slower as the rate grew. The relay moves due rows to 'pending'.
+      await q.query(`ALTER TABLE outbox DROP CONSTRAINT outbox_status_check`);
+      await q.query(
+        `ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('scheduled', 'pending', 'dispatched', 'dead'))`,
+      );
+      await q.query(`CREATE INDEX outbox_scheduled ON outbox (available_at) WHERE status = 'scheduled'`);
+      await q.query(`UPDATE outbox SET status = 'scheduled' WHERE status = 'pending' AND not_before > now() AND attempts = 0`);
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`UPDATE outbox SET status = 'pending' WHERE status = 'scheduled'`);
+      await q.query(`DROP INDEX outbox_scheduled`);
+      await q.query(`ALTER TABLE outbox DROP CONSTRAINT outbox_status_check`);
+      await q.query(`ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'dispatched', 'dead'))`);
     }
   };
 }

@@ -137,7 +137,7 @@ describe('Outbox.add', () => {
     expect((await rows()).map((r: { message_id: string }) => r.message_id)).toEqual([id, id]);
   });
 
-  it('stores notBefore for delayed delivery', async () => {
+  it('stores notBefore for delayed delivery, as scheduled until it is due', async () => {
     const notBefore = new Date(Date.now() + 60_000);
     const envelope = await alpha.transaction((em) =>
       outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k', notBefore }),
@@ -145,5 +145,6 @@ describe('Outbox.add', () => {
     expect(envelope.notBefore).toBe(notBefore.toISOString());
     const [row] = await rows();
     expect(new Date(row.not_before).getTime()).toBe(notBefore.getTime());
+    expect(row.status).toBe('scheduled');
   });
 });

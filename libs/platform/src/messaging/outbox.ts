@@ -43,8 +43,9 @@ export class Outbox {
     // a consistent order, or PostgreSQL may abort one as a deadlock (it is then safe to retry).
     // NOTIFY is delivered only at commit (and once per transaction): exactly "wake the relay after commit".
     this.insertSql = `WITH key_lock AS (SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)))
-      INSERT INTO "${module}".outbox (message_id, type, key, envelope, not_before, available_at)
-      SELECT $3, $4, $2, $5::jsonb, $6::timestamptz, coalesce($6::timestamptz, now()) FROM key_lock
+      INSERT INTO "${module}".outbox (message_id, type, key, envelope, not_before, available_at, status)
+      SELECT $3, $4, $2, $5::jsonb, $6::timestamptz, coalesce($6::timestamptz, now()),
+             CASE WHEN $6::timestamptz > now() THEN 'scheduled' ELSE 'pending' END FROM key_lock
       RETURNING seq, pg_notify('${outboxChannel(module)}', '')`;
   }
 

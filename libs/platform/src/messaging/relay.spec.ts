@@ -58,7 +58,7 @@ describe('OutboxRelay', () => {
     fn: (payload: PayloadOf<C>, ctx: MessageContext) => unknown,
     consumer = 'beta:Test.handle',
   ) {
-    registry.add({ consumer, module: 'beta', contract, handle: fn });
+    registry.add({ consumer, module: 'beta', contract, handle: fn, batchable: true });
   }
   function publish<C extends MessageContract>(
     contract: C,

@@ -17,7 +17,7 @@ export interface RetryOptions {
 }
 
 export interface RelayOptions {
-  /** Backstop poll (ms) for when a NOTIFY is missed; also how late a delayed (notBefore) message may start. */
+  /** Backstop poll (ms) for when a NOTIFY is missed; also how late a delayed (notBefore) message may start when idle. */
   pollIntervalMs: number;
   /** Rows claimed per statement. */
   batchSize: number;
@@ -229,16 +229,25 @@ export class OutboxRelay {
 
   /** Takes the lease of up to `limit` due messages, keeping each key's order. */
   async claim(limit = this.options.batchSize): Promise<ClaimedMessage[]> {
-    return (await this.markAndClaim([], limit)).claimed;
+    const first = await this.markAndClaim([], limit);
+    if (!first.promoted || first.claimed.length >= limit) return first.claimed;
+    // Delayed messages that fell due were made pending by that statement; they are claimable by the next one.
+    const more = await this.markAndClaim([], limit - first.claimed.length);
+    return [...first.claimed, ...more.claimed].sort(bySeq);
   }
 
   /**
    * One statement for the loop: marks the given delivered messages dispatched (fenced by the lease) and claims up
-   * to `limit` more. `successors`: a later message of a marked key is pending (claiming again may get it).
+   * to `limit` more, and moves up to `limit` due scheduled messages to pending. `successors`: a later message of a
+   * marked key is pending, or a scheduled one became due (claiming again may get it).
    */
-  private async markAndClaim(marks: string[], limit: number): Promise<{ claimed: ClaimedMessage[]; successors: boolean }> {
+  private async markAndClaim(
+    marks: string[],
+    limit: number,
+  ): Promise<{ claimed: ClaimedMessage[]; successors: boolean; promoted: boolean }> {
     const claimedAt = Date.now();
     const rows = await this.query<{
+      kind: 'claimed' | 'marked' | 'promoted';
       seq: string;
       message_id: string;
       type: string;
@@ -247,10 +256,10 @@ export class OutboxRelay {
       envelope: Envelope;
       successor: boolean | null;
     }>(this.sql.markAndClaim, [this.owner, limit, this.options.leaseMs, marks]);
-    const marked = rows.filter((r) => r.successor !== null);
+    const marked = rows.filter((r) => r.kind === 'marked');
     if (marked.length < marks.length) this.lostLeases(marks.length - marked.length);
     const claimed = rows
-      .filter((r) => r.successor === null)
+      .filter((r) => r.kind === 'claimed')
       .map((r) => ({
         seq: r.seq,
         messageId: r.message_id,
@@ -260,8 +269,9 @@ export class OutboxRelay {
         envelope: r.envelope,
         claimedAt,
       }))
-      .sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-    return { claimed, successors: marked.some((r) => r.successor) };
+      .sort(bySeq);
+    const promoted = rows.some((r) => r.kind === 'promoted');
+    return { claimed, successors: marked.some((r) => r.successor) || promoted, promoted };
   }
 
   private lostLeases(count: number): void {
@@ -605,6 +615,7 @@ function statements(schema: string) {
     // whole table (dispatched rows included) on every claim.
     // marked: deliveries finished since the last statement ($4), fenced by the lease. successor: a later message
     //   of the key is pending, so the loop claims again at once (this statement's snapshot still sees it blocked).
+    // promoted: scheduled (delayed) messages that fell due become pending; the next statement can claim them.
     markAndClaim: `WITH marked AS (
         UPDATE ${table} o SET status = 'dispatched', dispatched_at = now(), lease_until = NULL
          WHERE o.seq = ANY ($4::bigint[]) AND o.lease_owner = $1 AND o.status = 'pending'
@@ -632,10 +643,17 @@ function statements(schema: string) {
         UPDATE ${table} o SET lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond'
          WHERE o.seq = ANY (ARRAY(SELECT seq FROM claimable))
         RETURNING o.seq, o.message_id, o.type, o.key, o.attempts, o.envelope
+      ), promoted AS (
+        UPDATE ${table} o SET status = 'pending'
+         WHERE o.seq = ANY (ARRAY(SELECT seq FROM ${table} WHERE status = 'scheduled' AND available_at <= now()
+                                   ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+        RETURNING o.seq
       )
-      SELECT seq, message_id, type, key, attempts, envelope, NULL::boolean AS successor FROM claimed
+      SELECT 'claimed' AS kind, seq, message_id, type, key, attempts, envelope, NULL::boolean AS successor FROM claimed
       UNION ALL
-      SELECT seq, NULL, NULL, NULL, NULL, NULL, successor FROM marked`,
+      SELECT 'marked', seq, NULL, NULL, NULL, NULL, NULL, successor FROM marked
+      UNION ALL
+      SELECT 'promoted', seq, NULL, NULL, NULL, NULL, NULL, NULL FROM promoted`,
     markDispatched: `UPDATE ${table} SET status = 'dispatched', dispatched_at = now(), lease_until = NULL
       WHERE seq = ANY($1::bigint[]) AND lease_owner = $2 AND status = 'pending' RETURNING seq`,
     release: `UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE seq = ANY($1::bigint[]) AND lease_owner = $2 AND status = 'pending'`,
@@ -655,6 +673,10 @@ function statements(schema: string) {
         SELECT count(*)::int AS n FROM gone`,
     },
   };
+}
+
+function bySeq(a: ClaimedMessage, b: ClaimedMessage): number {
+  return BigInt(a.seq) < BigInt(b.seq) ? -1 : 1;
 }
 
 function describe(error: unknown): string {

@@ -174,6 +174,7 @@ export async function main(): Promise<void> {
           module: 'bench_billing',
           contract: Tick,
           handle: (p) => onHandle(p.i),
+          batchable: true,
         });
         const dispatcher = new MessageDispatcher(registry, (m) => (m === 'bench_billing' ? consumer : producer), quiet);
         return new OutboxRelay({
