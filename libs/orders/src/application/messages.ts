@@ -17,10 +17,7 @@ export interface SendOptions {
   notBefore?: Date;
 }
 
-/**
- * A message a saga step wants sent, ready for the transactional outbox:
- *   for (const m of outcome.messages) await outbox.add(em, m.contract, m.payload, m.options);
- */
+/** A message a saga step wants sent, ready for the transactional outbox (see publishStep). */
 export interface OutgoingMessage<C extends MessageContract = MessageContract> {
   contract: C;
   payload: z.input<C['schema']>;
@@ -32,18 +29,44 @@ function message<C extends MessageContract>(contract: C, payload: z.input<C['sch
   return { contract, payload, options };
 }
 
+/** The ordering key of an order's step deadlines: their own, so a deadline fires even while the command it watches is stuck. */
+export function deadlineKey(orderId: string): string {
+  return `${orderId}:deadline`;
+}
+
+/** The outbox of the step's transaction (a handler's `ctx.outbox`, or the orders outbox bound to a request's transaction). */
+export interface SagaOutbox {
+  add(contract: MessageContract, payload: unknown, options: SendOptions): Promise<unknown>;
+  withdrawScheduled(key: string): Promise<number>;
+}
+
+/**
+ * Writes what a saga step decided to the outbox. When the step scheduled a new deadline, or the saga waits for
+ * nothing any more, the earlier deadlines that have not fired are withdrawn first: they could only arrive to be
+ * ignored, and under load they were a third of the orders module's deliveries. A step that keeps waiting under
+ * its current deadline (a cancel that joins a step) keeps it.
+ */
+export async function publishStep(
+  outcome: { changed: boolean; order: { id: string; saga: { deadlineAt: string | null } }; messages: OutgoingMessage[] },
+  outbox: SagaOutbox,
+): Promise<void> {
+  if (!outcome.changed) return;
+  const newDeadline = outcome.messages.some((m) => m.contract === OrderStepDeadline);
+  if (newDeadline || outcome.order.saga.deadlineAt === null) await outbox.withdrawScheduled(deadlineKey(outcome.order.id));
+  for (const m of outcome.messages) await outbox.add(m.contract, m.payload, m.options);
+}
+
 /** A decision's messages in the order to add them: events, then commands (under their saga-kept ids), then the step deadline. */
 export function messagesOf(decision: Decision): OutgoingMessage[] {
   const key = decision.order.id;
   const out = [...decision.events.map((e) => eventMessage(e, key)), ...decision.commands.map((c) => commandMessage(c, key))];
   const deadline = decision.deadline;
-  // A timer has its own ordering key: it must fire even while the command it watches is stuck in delivery.
   if (deadline)
     out.push(
       message(
         OrderStepDeadline,
         { orderId: key, step: deadline.step, attempt: deadline.attempt },
-        { key: `${key}:deadline`, notBefore: deadline.at },
+        { key: deadlineKey(key), notBefore: deadline.at },
       ),
     );
   return out;

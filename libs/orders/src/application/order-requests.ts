@@ -1,9 +1,10 @@
-import { InjectModuleDataSource, InjectOutbox, Outbox, runIdempotent, type StoredResponse } from '@app/platform';
+import { InjectModuleDataSource, InjectOutbox, Outbox, bindOutbox, runIdempotent, type StoredResponse } from '@app/platform';
 import { Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { NewOrder } from '../domain/order';
-import { OrdersService, type SagaOutcome } from './orders.service';
+import { publishStep } from './messages';
+import { OrdersService } from './orders.service';
 
 export interface OrderAccepted {
   id: string;
@@ -25,7 +26,7 @@ export class OrderRequests {
   place(idempotencyKey: string, order: { customerId: string; lines: NewOrder['lines'] }): Promise<StoredResponse<OrderAccepted>> {
     return runIdempotent(this.db, { scope: 'orders.place', key: idempotencyKey, request: order }, async (em) => {
       const outcome = await this.orders.placeOrder(em, { orderId: uuidv7(), ...order });
-      await this.send(em, outcome);
+      await publishStep(outcome, bindOutbox(this.outbox, em));
       return { status: 202, body: { id: outcome.order.id, status: outcome.order.status } };
     });
   }
@@ -33,12 +34,8 @@ export class OrderRequests {
   cancel(idempotencyKey: string, orderId: string): Promise<StoredResponse<OrderAccepted>> {
     return runIdempotent(this.db, { scope: 'orders.cancel', key: idempotencyKey, request: { orderId } }, async (em) => {
       const outcome = await this.orders.requestCancel(em, orderId);
-      await this.send(em, outcome);
+      await publishStep(outcome, bindOutbox(this.outbox, em));
       return { status: 202, body: { id: orderId, status: outcome.order.status } };
     });
-  }
-
-  private async send(em: Parameters<Outbox['add']>[0], outcome: SagaOutcome): Promise<void> {
-    for (const m of outcome.messages) await this.outbox.add(em, m.contract, m.payload, m.options);
   }
 }

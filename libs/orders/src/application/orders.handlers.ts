@@ -3,6 +3,7 @@ import { StockCommitted, StockReleased, StockReservationFailed, StockReserved, S
 import { HandleMessage, type MessageContext, MessageConsumer, type PayloadOf } from '@app/platform';
 import { Injectable } from '@nestjs/common';
 import { OrderStepDeadline } from '../contracts';
+import { publishStep } from './messages';
 import { OrdersService, type SagaOutcome } from './orders.service';
 
 /**
@@ -61,6 +62,5 @@ export class OrdersHandlers {
 }
 
 async function send(ctx: MessageContext, step: Promise<SagaOutcome>): Promise<void> {
-  const outcome = await step;
-  for (const m of outcome.messages) await ctx.outbox.add(m.contract, m.payload, m.options);
+  await publishStep(await step, ctx.outbox);
 }

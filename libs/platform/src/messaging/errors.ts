@@ -23,9 +23,10 @@ export class InvalidMessageError extends Error {
 /** `outbox.add` got an EntityManager that is not inside a transaction, so the message could outlive a rollback. */
 export class OutboxRequiresTransactionError extends Error {
   override name = 'OutboxRequiresTransactionError';
-  constructor(module: string, type: string) {
+  /** `call`: what was called, e.g. `add(billing.payment-captured.v1)`. */
+  constructor(module: string, call: string) {
     super(
-      `outbox.add(${type}) for module '${module}' needs the EntityManager of an active transaction, so the message is ` +
+      `outbox.${call} for module '${module}' needs the EntityManager of an active transaction, so its change is ` +
         `committed or rolled back together with your writes. Call it inside dataSource.transaction(async (em) => { ...; await outbox.add(em, ...) }) ` +
         `and pass that em (not dataSource.manager).`,
     );

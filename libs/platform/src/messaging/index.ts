@@ -59,7 +59,7 @@ export {
   isTransportUnavailable,
 } from './errors';
 export { messagingMigrations } from './migrations';
-export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, outboxChannel, outboxToken } from './outbox';
+export { type BoundOutbox, InjectOutbox, Outbox, type OutboxAddOptions, bindOutbox, outboxChannel, outboxToken } from './outbox';
 export {
   type ClaimedMessage,
   DEFAULT_RELAY_OPTIONS,

@@ -83,11 +83,12 @@ function scheduledMigration(timestamp: number): new () => MigrationInterface {
         `ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('scheduled', 'pending', 'dispatched', 'dead'))`,
       );
       await q.query(`CREATE INDEX outbox_scheduled ON outbox (available_at) WHERE status = 'scheduled'`);
+      await q.query(`CREATE INDEX outbox_scheduled_key ON outbox (key) WHERE status = 'scheduled'`); // Outbox.withdrawScheduled
       await q.query(`UPDATE outbox SET status = 'scheduled' WHERE status = 'pending' AND not_before > now() AND attempts = 0`);
     }
     async down(q: QueryRunner): Promise<void> {
       await q.query(`UPDATE outbox SET status = 'pending' WHERE status = 'scheduled'`);
-      await q.query(`DROP INDEX outbox_scheduled`);
+      await q.query(`DROP INDEX outbox_scheduled, outbox_scheduled_key`);
       await q.query(`ALTER TABLE outbox DROP CONSTRAINT outbox_status_check`);
       await q.query(`ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'dispatched', 'dead'))`);
     }

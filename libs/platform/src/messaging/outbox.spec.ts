@@ -147,4 +147,26 @@ describe('Outbox.add', () => {
     expect(new Date(row.not_before).getTime()).toBe(notBefore.getTime());
     expect(row.status).toBe('scheduled');
   });
+
+  it('withdraws only the scheduled messages of one key that are not due yet, in the caller’s transaction', async () => {
+    const later = new Date(Date.now() + 60_000);
+    const add = (key: string, notBefore?: Date) =>
+      alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key, notBefore }));
+    const timer = await add('o-1:deadline', later);
+    const other = await add('o-2:deadline', later);
+    const due = await add('o-1:deadline', new Date(Date.now() - 1_000)); // already due: it goes out
+    const undelayed = await add('o-1:deadline');
+
+    await expect(
+      alpha.transaction(async (em) => {
+        await outbox.withdrawScheduled(em, 'o-1:deadline');
+        throw new Error('the step failed');
+      }),
+    ).rejects.toThrow('the step failed');
+    expect((await rows()).map((r: { message_id: string }) => r.message_id)).toContain(timer.id); // rolled back with it
+
+    expect(await alpha.transaction((em) => outbox.withdrawScheduled(em, 'o-1:deadline'))).toBe(1);
+    expect((await rows()).map((r: { message_id: string }) => r.message_id)).toEqual([other.id, due.id, undelayed.id]);
+    await expect(outbox.withdrawScheduled(alpha.manager, 'o-2:deadline')).rejects.toThrow(OutboxRequiresTransactionError);
+  });
 });

@@ -4,6 +4,7 @@ import type { MessageCatalog } from './catalog';
 import { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 import { type Envelope, type EnvelopeOptions, createEnvelope } from './envelope';
 import { OutboxRequiresTransactionError } from './errors';
+import { returnedRows } from '../idempotency/idempotency';
 
 export type OutboxAddOptions = EnvelopeOptions;
 
@@ -60,7 +61,7 @@ export class Outbox {
     payload: PayloadInput<C>,
     options: OutboxAddOptions,
   ): Promise<Envelope<PayloadOf<C>>> {
-    if (!em.queryRunner?.isTransactionActive) throw new OutboxRequiresTransactionError(this.module, contract.type);
+    if (!em.queryRunner?.isTransactionActive) throw new OutboxRequiresTransactionError(this.module, `add(${contract.type})`);
     if (this.catalog && !this.catalog.allows(this.module, contract.type)) {
       throw new Error(
         `The '${this.module}' module publishes ${contract.type} without declaring it. Add it to MessagingModule.forModule('${this.module}', { publishes: [...] }).`,
@@ -87,17 +88,36 @@ export class Outbox {
     ]);
     return envelope;
   }
+
+  /**
+   * Withdraws the messages of `key` that wait for their notBefore (a timer the caller no longer needs, e.g. the
+   * deadline of a saga step that just ended), in `em`'s transaction. One that is already due is left alone: it
+   * goes out and its consumer must ignore it. Returns how many were withdrawn.
+   * @throws OutboxRequiresTransactionError when `em` is not inside an active transaction
+   */
+  async withdrawScheduled(em: EntityManager, key: string): Promise<number> {
+    if (!em.queryRunner?.isTransactionActive) throw new OutboxRequiresTransactionError(this.module, `withdrawScheduled(${key})`);
+    const result: unknown = await em.query(
+      `DELETE FROM "${this.module}".outbox WHERE key = $1 AND status = 'scheduled' AND available_at > now() RETURNING seq`,
+      [key],
+    );
+    return returnedRows(result).length;
+  }
 }
 
-/** `ctx.outbox` in a handler: the consumer module's outbox, bound to the handler's transaction and the incoming message. */
+/** An outbox bound to one transaction: `ctx.outbox` in a handler (correlation and causation follow the incoming message). */
 export interface BoundOutbox {
   add<C extends MessageContract>(
     contract: C,
     payload: PayloadInput<C>,
     options: Omit<OutboxAddOptions, 'cause'>,
   ): Promise<Envelope<PayloadOf<C>>>;
+  withdrawScheduled(key: string): Promise<number>;
 }
 
-export function bindOutbox(outbox: Outbox, em: EntityManager, cause: Envelope): BoundOutbox {
-  return { add: (contract, payload, options) => outbox.add(em, contract, payload, { ...options, cause }) };
+export function bindOutbox(outbox: Outbox, em: EntityManager, cause?: Envelope): BoundOutbox {
+  return {
+    add: (contract, payload, options) => outbox.add(em, contract, payload, cause ? { ...options, cause } : options),
+    withdrawScheduled: (key) => outbox.withdrawScheduled(em, key),
+  };
 }
