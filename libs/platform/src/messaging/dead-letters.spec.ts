@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
-import { type TestDatabase, createTestDatabase } from '../testing/test-database';
 import { runMessagesCli } from './cli';
 import { DeadLetters, MessagingModules, UnknownModuleError, adminStore } from './dead-letters';
 import { HandlerRegistry, MessageDispatcher } from './dispatcher';
 import type { Envelope } from './envelope';
 import { NonRetryableError } from './errors';
 import { InProcessTransport } from './in-process-transport';
-import { FAST, Note, openMessagingModule, recordingLogger } from './messaging.test-kit';
+import { FAST, Note, messagingTestDatabase, recordingLogger } from './messaging.test-kit';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './relay';
 
 describe('Dead letters', () => {
-  let db: TestDatabase;
-  let alpha: DataSource;
-  let beta: DataSource;
   let deadLetters: DeadLetters;
   const outbox = new Outbox('alpha');
   const logger = recordingLogger();
@@ -36,35 +31,28 @@ describe('Dead letters', () => {
   const relay = () =>
     new OutboxRelay({
       module: 'alpha',
-      dataSource: alpha,
-      transport: new InProcessTransport(new MessageDispatcher(registry, (m) => (m === 'beta' ? beta : alpha), logger)),
+      dataSource: t.alpha,
+      transport: new InProcessTransport(new MessageDispatcher(registry, (m) => (m === 'beta' ? t.beta : t.alpha), logger)),
       options: FAST,
       logger,
     });
   async function deadLetter(n: number): Promise<Envelope> {
     brokenB = true;
-    const sent = await alpha.transaction((em) => outbox.add(em, Note, { n }, { key: `k${n}` }));
+    const sent = await t.alpha.transaction((em) => outbox.add(em, Note, { n }, { key: `k${n}` }));
     await relay().runOnce();
     return sent;
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase('deadletters');
-    alpha = await openMessagingModule(db, 'alpha');
-    beta = await openMessagingModule(db, 'beta');
+  const t = messagingTestDatabase('deadletters');
+  beforeAll(() => {
     const modules = new MessagingModules();
-    modules.add('alpha', alpha);
-    modules.add('beta', beta);
+    modules.add('alpha', t.alpha);
+    modules.add('beta', t.beta);
     deadLetters = new DeadLetters(modules);
   });
-  afterAll(async () => {
-    await alpha?.destroy();
-    await beta?.destroy();
-    await db?.drop();
-  });
   beforeEach(async () => {
-    await alpha.query('TRUNCATE outbox');
-    await beta.query('TRUNCATE inbox');
+    await t.alpha.query('TRUNCATE outbox');
+    await t.beta.query('TRUNCATE inbox');
     applied.a = [];
     applied.b = [];
   });
@@ -99,7 +87,7 @@ describe('Dead letters', () => {
     expect(await relay().runOnce()).toBe(1);
 
     expect(applied).toEqual({ a: [sent.id], b: [sent.id] });
-    expect((await alpha.query(`SELECT status, message_id FROM outbox`))[0]).toEqual({ status: 'dispatched', message_id: sent.id });
+    expect((await t.alpha.query(`SELECT status, message_id FROM outbox`))[0]).toEqual({ status: 'dispatched', message_id: sent.id });
     expect(await deadLetters.list()).toEqual([]);
     expect(await deadLetters.requeue('alpha', sent.id)).toBe(false);
   });
@@ -117,9 +105,9 @@ describe('Dead letters', () => {
 
   it('reports per-module stats with the age of the oldest due message', async () => {
     await deadLetter(1);
-    await alpha.transaction((em) => outbox.add(em, Note, { n: 9 }, { key: 'waiting' }));
-    await alpha.query(`UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE status = 'pending'`);
-    await alpha.transaction((em) => outbox.add(em, Note, { n: 10 }, { key: 'later', notBefore: new Date(Date.now() + 3_600_000) }));
+    await t.alpha.transaction((em) => outbox.add(em, Note, { n: 9 }, { key: 'waiting' }));
+    await t.alpha.query(`UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE status = 'pending'`);
+    await t.alpha.transaction((em) => outbox.add(em, Note, { n: 10 }, { key: 'later', notBefore: new Date(Date.now() + 3_600_000) }));
     const stats = await deadLetters.stats();
     expect(stats.find((s) => s.module === 'alpha')).toMatchObject({ pending: 2, leased: 0, retrying: 0, delayed: 1, dead: 1 });
     expect(stats.find((s) => s.module === 'alpha')!.oldestPendingMs).toBeGreaterThanOrEqual(90_000);
@@ -128,7 +116,7 @@ describe('Dead letters', () => {
 
   it('works through one admin connection across schemas', async () => {
     const sent = await deadLetter(1);
-    const admin = new Client({ connectionString: db.url });
+    const admin = new Client({ connectionString: t.db.url });
     await admin.connect();
     try {
       const viaAdmin = new DeadLetters(adminStore(admin));
@@ -143,7 +131,11 @@ describe('Dead letters', () => {
     async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
       let out = '';
       let err = '';
-      const code = await runMessagesCli(argv, { env: { DATABASE_URL: db.url }, out: (t) => void (out += t), err: (t) => void (err += t) });
+      const code = await runMessagesCli(argv, {
+        env: { DATABASE_URL: t.db.url },
+        out: (t) => void (out += t),
+        err: (t) => void (err += t),
+      });
       return { code, out, err };
     }
 

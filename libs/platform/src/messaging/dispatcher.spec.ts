@@ -1,30 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
-import { type TestDatabase, createTestDatabase } from '../testing/test-database';
 import type { PayloadOf } from './contract';
 import { HandleMessage, HandlerRegistry, MessageConsumer, type MessageContext, MessageDispatcher, subscriptionsOf } from './dispatcher';
 import { type Envelope, createEnvelope } from './envelope';
 import { InvalidMessageError, MessageDeliveryError, NonRetryableError, isNonRetryable } from './errors';
-import { PaymentCaptured, PaymentRequested, deferred, openMessagingModule, waitFor } from './messaging.test-kit';
+import { PaymentCaptured, PaymentRequested, deferred, messagingTestDatabase, waitFor } from './messaging.test-kit';
 
 describe('MessageDispatcher (inbox + handlers)', () => {
-  let db: TestDatabase;
-  let alpha: DataSource;
-  let beta: DataSource;
-  const dataSources = () => ({ alpha, beta });
-
-  beforeAll(async () => {
-    db = await createTestDatabase('dispatch');
-    alpha = await openMessagingModule(db, 'alpha');
-    beta = await openMessagingModule(db, 'beta');
-  });
-  afterAll(async () => {
-    await alpha?.destroy();
-    await beta?.destroy();
-    await db?.drop();
-  });
-  beforeEach(() => beta.query('TRUNCATE inbox, outbox'));
+  const t = messagingTestDatabase('dispatch');
+  const dataSources = () => ({ alpha: t.alpha, beta: t.beta });
+  beforeEach(() => t.beta.query('TRUNCATE inbox, outbox'));
 
   function dispatcherWith(
     ...handlers: { consumer: string; handle: (p: PayloadOf<typeof PaymentRequested>, ctx: MessageContext) => unknown }[]
@@ -47,13 +32,13 @@ describe('MessageDispatcher (inbox + handlers)', () => {
       { consumer: 'beta:Billing.capture', messageId: envelope.id, outcome: 'duplicate' },
     ]);
     expect(seen).toEqual([envelope.payload]);
-    expect(await beta.query('SELECT consumer, message_id FROM inbox')).toEqual([
+    expect(await t.beta.query('SELECT consumer, message_id FROM inbox')).toEqual([
       { consumer: 'beta:Billing.capture', message_id: envelope.id },
     ]);
   });
 
   it('applies two copies delivered at the same moment once (the second waits on the inbox key, then skips)', async () => {
-    const admin = new Client({ connectionString: db.url });
+    const admin = new Client({ connectionString: t.db.url });
     await admin.connect();
     const gate = deferred();
     let calls = 0;
@@ -96,11 +81,11 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     });
     const envelope = message();
     await expect(dispatcher.deliver(envelope)).rejects.toThrow('flaky gateway');
-    expect(await beta.query('SELECT * FROM inbox')).toHaveLength(0);
-    expect(await beta.query('SELECT * FROM outbox')).toHaveLength(0);
+    expect(await t.beta.query('SELECT * FROM inbox')).toHaveLength(0);
+    expect(await t.beta.query('SELECT * FROM outbox')).toHaveLength(0);
     fail = false;
     expect((await dispatcher.deliver(envelope))[0].outcome).toBe('applied');
-    expect(await beta.query('SELECT * FROM outbox')).toHaveLength(1);
+    expect(await t.beta.query('SELECT * FROM outbox')).toHaveLength(1);
   });
 
   it('publishes through ctx.outbox in the consumer transaction with correlation, causation and trace of the incoming message', async () => {
@@ -110,7 +95,7 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     });
     const envelope = message();
     await dispatcher.deliver(envelope);
-    const [{ envelope: sent }] = await beta.query('SELECT envelope FROM outbox');
+    const [{ envelope: sent }] = await t.beta.query('SELECT envelope FROM outbox');
     expect(sent).toMatchObject({
       type: PaymentCaptured.type,
       source: 'beta',
@@ -129,7 +114,7 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     expect(isNonRetryable(error)).toBe(true);
     expect((error as Error).message).toMatch(/alpha\.payment-requested\.v1.*orderId.*dead letters/);
     expect(calls).toBe(0);
-    expect(await beta.query('SELECT * FROM inbox')).toHaveLength(0);
+    expect(await t.beta.query('SELECT * FROM inbox')).toHaveLength(0);
   });
 
   it('refuses a malformed envelope as non-retryable', async () => {
@@ -155,7 +140,7 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     expect(error).toBeInstanceOf(MessageDeliveryError);
     expect((error as MessageDeliveryError).messageId).toBe(failing[1].id);
     expect(isNonRetryable((error as MessageDeliveryError).cause)).toBe(true);
-    expect(await beta.query('SELECT count(*)::int AS n FROM inbox')).toEqual([{ n: 3 }]); // the batch's transaction rolled back
+    expect(await t.beta.query('SELECT count(*)::int AS n FROM inbox')).toEqual([{ n: 3 }]); // the batch's transaction rolled back
 
     const poison = [message(), message({ orderId: 'x' })];
     expect(((await dispatcher.deliverBatch(poison).catch((e: unknown) => e)) as MessageDeliveryError).messageId).toBe(poison[1].id);
@@ -168,12 +153,12 @@ describe('MessageDispatcher (inbox + handlers)', () => {
       seen.push(p.amountCents);
     };
     const registry = new HandlerRegistry().add({ consumer: 'beta:Ledger.capture', module: 'beta', contract: PaymentRequested, handle });
-    const dispatcher = new MessageDispatcher(registry, () => beta);
+    const dispatcher = new MessageDispatcher(registry, () => t.beta);
     const batch = [1, 3, 4].map((amountCents) => message({ orderId: randomUUID(), amountCents }));
     const error = await dispatcher.deliverBatch(batch).catch((e: unknown) => e);
     expect((error as MessageDeliveryError).messageId).toBe(batch[1].id);
     expect(seen).toEqual([1]); // in order, and it stops at the failure...
-    expect(await beta.query('SELECT message_id FROM inbox')).toEqual([{ message_id: batch[0].id }]); // ...whose predecessor committed
+    expect(await t.beta.query('SELECT message_id FROM inbox')).toEqual([{ message_id: batch[0].id }]); // ...whose predecessor committed
 
     seen.length = 0;
     const keyed = (key: string, amountCents: number) =>
@@ -231,7 +216,7 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     subscriptions.forEach((s) => registry.add(s));
     expect(() => registry.add(subscriptions[0])).toThrow(/unique/);
     const envelope = message();
-    await new MessageDispatcher(registry, () => beta).deliver(envelope);
+    await new MessageDispatcher(registry, () => t.beta).deliver(envelope);
     expect(handler.captured).toEqual([`${(envelope.payload as { orderId: string }).orderId}:${envelope.id}`]);
   });
 });

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { openModuleDataSource } from '../database/module-data-source';
-import type { TestDatabase } from '../testing/test-database';
+import { type TestDatabase, createTestDatabase } from '../testing/test-database';
 import { messagingMigrations } from './migrations';
 import type { RelayOptionsInput } from './relay';
 
@@ -11,6 +11,31 @@ export const MIGRATIONS_AT = 1_767_225_600_000;
 
 export function openMessagingModule(db: TestDatabase, name: string): Promise<DataSource> {
   return openModuleDataSource(db.settings, { name, entities: [], migrations: messagingMigrations(MIGRATIONS_AT), poolSize: 12 });
+}
+
+export interface MessagingTestDatabase {
+  db: TestDatabase;
+  alpha: DataSource;
+  beta: DataSource;
+}
+
+/**
+ * Registers the spec's beforeAll/afterAll: a fresh database with modules alpha and beta (messaging tables
+ * only), closed and dropped after the spec. The fields are set once beforeAll has run.
+ */
+export function messagingTestDatabase(name: string): MessagingTestDatabase {
+  const t = {} as Partial<MessagingTestDatabase>;
+  beforeAll(async () => {
+    t.db = await createTestDatabase(name);
+    t.alpha = await openMessagingModule(t.db, 'alpha');
+    t.beta = await openMessagingModule(t.db, 'beta');
+  });
+  afterAll(async () => {
+    await t.alpha?.destroy();
+    await t.beta?.destroy();
+    await t.db?.drop();
+  });
+  return t as MessagingTestDatabase;
 }
 
 /** Short intervals so nothing in a test waits for seconds. */

@@ -1,36 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
-import { type TestDatabase, createTestDatabase } from '../testing/test-database';
 import { EnvelopeSchema, createEnvelope } from './envelope';
 import { InvalidMessageError, OutboxRequiresTransactionError } from './errors';
-import { PaymentRequested, openMessagingModule, waitFor } from './messaging.test-kit';
+import { PaymentRequested, messagingTestDatabase, waitFor } from './messaging.test-kit';
 import { Outbox } from './outbox';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
 describe('Outbox.add', () => {
-  let db: TestDatabase;
-  let alpha: DataSource;
-  let beta: DataSource;
   const outbox = new Outbox('alpha');
-  const rows = () => alpha.query(`SELECT message_id, type, key, envelope, status, not_before FROM outbox ORDER BY seq`);
+  const rows = () => t.alpha.query(`SELECT message_id, type, key, envelope, status, not_before FROM outbox ORDER BY seq`);
 
-  beforeAll(async () => {
-    db = await createTestDatabase('outbox');
-    alpha = await openMessagingModule(db, 'alpha');
-    beta = await openMessagingModule(db, 'beta');
-  });
-  afterAll(async () => {
-    await alpha?.destroy();
-    await beta?.destroy();
-    await db?.drop();
-  });
-  beforeEach(() => alpha.query('TRUNCATE outbox'));
+  const t = messagingTestDatabase('outbox');
+  beforeEach(() => t.alpha.query('TRUNCATE outbox'));
 
   it('writes a validated envelope in the caller transaction, with a UUIDv7 id and a new trace', async () => {
     const orderId = randomUUID();
-    const envelope = await alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1250 }, { key: orderId }));
+    const envelope = await t.alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1250 }, { key: orderId }));
 
     expect(EnvelopeSchema.parse(envelope)).toBeTruthy();
     expect(envelope.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -68,17 +54,17 @@ describe('Outbox.add', () => {
 
   it('refuses to write outside a transaction', async () => {
     const orderId = randomUUID();
-    await expect(outbox.add(alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
+    await expect(outbox.add(t.alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
       OutboxRequiresTransactionError,
     );
-    await expect(outbox.add(alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
+    await expect(outbox.add(t.alpha.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId })).rejects.toThrow(
       /dataSource\.transaction/,
     );
     expect(await rows()).toHaveLength(0);
   });
 
   it('refuses an invalid payload, naming the type and the issues, and writes nothing', async () => {
-    const error = await alpha
+    const error = await t.alpha
       .transaction((em) => outbox.add(em, PaymentRequested, { orderId: 'not-a-uuid', amountCents: -5 }, { key: 'k' }))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidMessageError);
@@ -91,7 +77,7 @@ describe('Outbox.add', () => {
   it('leaves nothing behind when the producing transaction rolls back', async () => {
     const orderId = randomUUID();
     await expect(
-      alpha.transaction(async (em) => {
+      t.alpha.transaction(async (em) => {
         await outbox.add(em, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId });
         throw new Error('business rule failed');
       }),
@@ -101,18 +87,18 @@ describe('Outbox.add', () => {
 
   it('refuses the EntityManager of another module', async () => {
     await expect(
-      beta.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k' })),
+      t.beta.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k' })),
     ).rejects.toThrow(/'beta' DataSource/);
   });
 
   it('notifies the relay channel at commit, not before', async () => {
-    const listener = new Client({ connectionString: db.url });
+    const listener = new Client({ connectionString: t.db.url });
     await listener.connect();
     const heard: string[] = [];
     listener.on('notification', (n) => heard.push(n.channel));
     await listener.query('LISTEN outbox_alpha');
     try {
-      const qr = alpha.createQueryRunner();
+      const qr = t.alpha.createQueryRunner();
       await qr.startTransaction();
       const orderId = randomUUID();
       await outbox.add(qr.manager, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId });
@@ -133,13 +119,13 @@ describe('Outbox.add', () => {
     const id = randomUUID();
     const orderId = randomUUID();
     for (let i = 0; i < 2; i++)
-      await alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId, id }));
+      await t.alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId, amountCents: 1 }, { key: orderId, id }));
     expect((await rows()).map((r: { message_id: string }) => r.message_id)).toEqual([id, id]);
   });
 
   it('stores notBefore for delayed delivery, as scheduled until it is due', async () => {
     const notBefore = new Date(Date.now() + 60_000);
-    const envelope = await alpha.transaction((em) =>
+    const envelope = await t.alpha.transaction((em) =>
       outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key: 'k', notBefore }),
     );
     expect(envelope.notBefore).toBe(notBefore.toISOString());
@@ -151,22 +137,22 @@ describe('Outbox.add', () => {
   it('withdraws only the scheduled messages of one key that are not due yet, in the caller’s transaction', async () => {
     const later = new Date(Date.now() + 60_000);
     const add = (key: string, notBefore?: Date) =>
-      alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key, notBefore }));
+      t.alpha.transaction((em) => outbox.add(em, PaymentRequested, { orderId: randomUUID(), amountCents: 1 }, { key, notBefore }));
     const timer = await add('o-1:deadline', later);
     const other = await add('o-2:deadline', later);
     const due = await add('o-1:deadline', new Date(Date.now() - 1_000)); // already due: it goes out
     const undelayed = await add('o-1:deadline');
 
     await expect(
-      alpha.transaction(async (em) => {
+      t.alpha.transaction(async (em) => {
         await outbox.withdrawScheduled(em, 'o-1:deadline');
         throw new Error('the step failed');
       }),
     ).rejects.toThrow('the step failed');
     expect((await rows()).map((r: { message_id: string }) => r.message_id)).toContain(timer.id); // rolled back with it
 
-    expect(await alpha.transaction((em) => outbox.withdrawScheduled(em, 'o-1:deadline'))).toBe(1);
+    expect(await t.alpha.transaction((em) => outbox.withdrawScheduled(em, 'o-1:deadline'))).toBe(1);
     expect((await rows()).map((r: { message_id: string }) => r.message_id)).toEqual([other.id, due.id, undelayed.id]);
-    await expect(outbox.withdrawScheduled(alpha.manager, 'o-2:deadline')).rejects.toThrow(OutboxRequiresTransactionError);
+    await expect(outbox.withdrawScheduled(t.alpha.manager, 'o-2:deadline')).rejects.toThrow(OutboxRequiresTransactionError);
   });
 });

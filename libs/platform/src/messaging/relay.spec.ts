@@ -1,37 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { type TestDatabase, createTestDatabase } from '../testing/test-database';
 import type { MessageContract, PayloadInput, PayloadOf } from './contract';
 import { HandlerRegistry, type MessageContext, MessageDispatcher } from './dispatcher';
 import { type Envelope, createEnvelope } from './envelope';
 import { NonRetryableError, TransportUnavailableError } from './errors';
 import { InProcessTransport } from './in-process-transport';
-import { FAST, Note, PaymentRequested, deferred, openMessagingModule, recordingLogger, waitFor } from './messaging.test-kit';
+import { FAST, Note, PaymentRequested, deferred, messagingTestDatabase, recordingLogger, waitFor } from './messaging.test-kit';
 import { Outbox } from './outbox';
 import { OutboxRelay, type RelayOptionsInput, longestRetrySpanMs, resolveRelayOptions, retryDelayMs } from './relay';
 
 describe('OutboxRelay', () => {
-  let db: TestDatabase;
-  let alpha: DataSource;
-  let beta: DataSource;
   let registry: HandlerRegistry;
   let relays: OutboxRelay[];
   const outbox = new Outbox('alpha');
   const logger = recordingLogger();
 
-  beforeAll(async () => {
-    db = await createTestDatabase('relay');
-    alpha = await openMessagingModule(db, 'alpha');
-    beta = await openMessagingModule(db, 'beta');
-  });
-  afterAll(async () => {
-    await alpha?.destroy();
-    await beta?.destroy();
-    await db?.drop();
-  });
+  const t = messagingTestDatabase('relay');
   beforeEach(async () => {
-    await alpha.query('TRUNCATE outbox, inbox');
-    await beta.query('TRUNCATE outbox, inbox');
+    await t.alpha.query('TRUNCATE outbox, inbox');
+    await t.beta.query('TRUNCATE outbox, inbox');
     registry = new HandlerRegistry();
     relays = [];
     logger.lines.length = 0;
@@ -41,10 +27,10 @@ describe('OutboxRelay', () => {
   });
 
   function relay(options: RelayOptionsInput = {}, owner?: string): OutboxRelay {
-    const dispatcher = new MessageDispatcher(registry, (m) => ({ alpha, beta })[m as 'alpha' | 'beta'], logger);
+    const dispatcher = new MessageDispatcher(registry, (m) => ({ alpha: t.alpha, beta: t.beta })[m as 'alpha' | 'beta'], logger);
     const r = new OutboxRelay({
       module: 'alpha',
-      dataSource: alpha,
+      dataSource: t.alpha,
       transport: new InProcessTransport(dispatcher),
       options: { ...FAST, ...options },
       owner,
@@ -65,11 +51,13 @@ describe('OutboxRelay', () => {
     payload: PayloadInput<C>,
     options: { key: string; notBefore?: Date; id?: string },
   ): Promise<Envelope> {
-    return alpha.transaction((em) => outbox.add(em, contract, payload, options));
+    return t.alpha.transaction((em) => outbox.add(em, contract, payload, options));
   }
   const statusOf = async (id: string) =>
-    (await alpha.query(`SELECT status, attempts, last_error, errors, lease_owner, lease_until FROM outbox WHERE message_id = $1`, [id]))[0];
-  const allDispatched = async () => (await alpha.query(`SELECT count(*)::int AS n FROM outbox WHERE status <> 'dispatched'`))[0].n === 0;
+    (
+      await t.alpha.query(`SELECT status, attempts, last_error, errors, lease_owner, lease_until FROM outbox WHERE message_id = $1`, [id])
+    )[0];
+  const allDispatched = async () => (await t.alpha.query(`SELECT count(*)::int AS n FROM outbox WHERE status <> 'dispatched'`))[0].n === 0;
 
   it('delivers a committed message to its handler and marks it dispatched', async () => {
     const seen: { payload: unknown; id: string }[] = [];
@@ -80,7 +68,7 @@ describe('OutboxRelay', () => {
 
     await waitFor(async () => (await statusOf(sent.id)).status === 'dispatched', 'the message to be dispatched');
     expect(seen).toEqual([{ payload: { orderId, amountCents: 990 }, id: sent.id }]);
-    expect(await beta.query('SELECT consumer, message_id FROM inbox')).toEqual([{ consumer: 'beta:Test.handle', message_id: sent.id }]);
+    expect(await t.beta.query('SELECT consumer, message_id FROM inbox')).toEqual([{ consumer: 'beta:Test.handle', message_id: sent.id }]);
   });
 
   it('marks a message with no local subscriber dispatched', async () => {
@@ -147,7 +135,7 @@ describe('OutboxRelay', () => {
     expect(await statusOf(sent[3].id)).toMatchObject({ attempts: 0, lease_owner: null }); // held back, not tried
     expect(calls.get(3)).toBe(1); // named by the batch failure: not sent again just to find it
     expect(calls.get(4)).toBeUndefined(); // after the failure in the batch transaction
-    expect((await beta.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(4);
+    expect((await t.beta.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(4);
 
     await waitFor(async () => (await once.runOnce()) === 0 && (await allDispatched()), 'the retried key to be delivered');
     expect(calls.get(3)).toBe(2);
@@ -235,7 +223,7 @@ describe('OutboxRelay', () => {
     let tries = 0;
     const delivered: number[] = [];
     handle(Note, (p) => void delivered.push(p.n));
-    const dispatcher = new MessageDispatcher(registry, () => beta, logger);
+    const dispatcher = new MessageDispatcher(registry, () => t.beta, logger);
     const broker = {
       async send(envelopes: readonly Envelope[]) {
         tries++;
@@ -245,7 +233,7 @@ describe('OutboxRelay', () => {
     };
     const r = new OutboxRelay({
       module: 'alpha',
-      dataSource: alpha,
+      dataSource: t.alpha,
       transport: broker,
       options: { ...FAST, retry: { baseMs: 1, capMs: 5, maxAttempts: 2 } },
       logger,
@@ -281,7 +269,7 @@ describe('OutboxRelay', () => {
     let calls = 0;
     handle(PaymentRequested, () => void calls++);
     const insertRaw = (id: string, type: string, envelope: unknown) =>
-      alpha.query(`INSERT INTO outbox (message_id, type, key, envelope) VALUES ($1, $2, 'K', $3)`, [id, type, JSON.stringify(envelope)]);
+      t.alpha.query(`INSERT INTO outbox (message_id, type, key, envelope) VALUES ($1, $2, 'K', $3)`, [id, type, JSON.stringify(envelope)]);
     const bad = createEnvelope('alpha', PaymentRequested.type, { orderId: 'not-a-uuid', amountCents: 'lots' }, { key: 'K' });
     await insertRaw(bad.id, bad.type, bad);
     const garbageId = randomUUID();
@@ -306,7 +294,7 @@ describe('OutboxRelay', () => {
       order.set(ctx.envelope.key, [...(order.get(ctx.envelope.key) ?? []), p.n]);
     });
     const ids: string[] = [];
-    await alpha.transaction(async (em) => {
+    await t.alpha.transaction(async (em) => {
       for (let n = 0; n < 400; n++) ids.push((await outbox.add(em, Note, { n }, { key: `key-${n % 25}` })).id);
     });
     const a = relay({ batchSize: 7, concurrency: 4 }, randomUUID());
@@ -315,12 +303,12 @@ describe('OutboxRelay', () => {
 
     await waitFor(allDispatched, 'every message to be dispatched', 30_000);
     expect(ids.every((id) => applied.get(id) === 1)).toBe(true);
-    expect((await beta.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(400);
+    expect((await t.beta.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(400);
     for (const ns of order.values()) {
       expect(ns).toHaveLength(16);
       expect(ns).toEqual([...ns].sort((x, y) => x - y));
     }
-    const owners = await alpha.query(`SELECT DISTINCT lease_owner FROM outbox`);
+    const owners = await t.alpha.query(`SELECT DISTINCT lease_owner FROM outbox`);
     expect(owners.map((o: { lease_owner: string }) => o.lease_owner).sort()).toEqual([a.owner, b.owner].sort());
   });
 
@@ -330,7 +318,7 @@ describe('OutboxRelay', () => {
     const fast = relay({}, randomUUID());
     const [mine] = await slow.claim();
     expect(await fast.claim()).toEqual([]); // leased: nobody else may take it
-    await alpha.query(`UPDATE outbox SET lease_until = now() - interval '1 second'`); // the slow relay's lease runs out
+    await t.alpha.query(`UPDATE outbox SET lease_until = now() - interval '1 second'`); // the slow relay's lease runs out
     const [stolen] = await fast.claim();
     expect(stolen.seq).toBe(mine.seq);
 
@@ -370,25 +358,25 @@ describe('OutboxRelay', () => {
   });
 
   it('prunes dispatched outbox rows and inbox rows older than their windows, in batches', async () => {
-    await alpha.transaction(async (em) => {
+    await t.alpha.transaction(async (em) => {
       for (let n = 0; n < 5; n++) await outbox.add(em, Note, { n }, { key: 'K' });
     });
-    await alpha.query(
+    await t.alpha.query(
       `UPDATE outbox SET status = 'dispatched', dispatched_at = now() - interval '2 hours' WHERE (envelope->'payload'->>'n')::int < 3`,
     );
-    await alpha.query(`UPDATE outbox SET status = 'dispatched', dispatched_at = now() WHERE (envelope->'payload'->>'n')::int = 3`);
+    await t.alpha.query(`UPDATE outbox SET status = 'dispatched', dispatched_at = now() WHERE (envelope->'payload'->>'n')::int = 3`);
     for (let i = 0; i < 3; i++)
-      await alpha.query(`INSERT INTO inbox (consumer, message_id, processed_at) VALUES ('alpha:X.y', $1, now() - interval '8 days')`, [
+      await t.alpha.query(`INSERT INTO inbox (consumer, message_id, processed_at) VALUES ('alpha:X.y', $1, now() - interval '8 days')`, [
         randomUUID(),
       ]);
-    await alpha.query(`INSERT INTO inbox (consumer, message_id) VALUES ('alpha:X.y', $1)`, [randomUUID()]);
+    await t.alpha.query(`INSERT INTO inbox (consumer, message_id) VALUES ('alpha:X.y', $1)`, [randomUUID()]);
 
     const removed = await relay({ pruneBatchSize: 2 }).prune();
     expect(removed).toEqual({ outbox: 3, inbox: 3 });
-    expect(await alpha.query(`SELECT status, count(*)::int AS n FROM outbox GROUP BY status ORDER BY status`)).toEqual([
+    expect(await t.alpha.query(`SELECT status, count(*)::int AS n FROM outbox GROUP BY status ORDER BY status`)).toEqual([
       { status: 'dispatched', n: 1 },
       { status: 'pending', n: 1 },
     ]);
-    expect((await alpha.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(1);
+    expect((await t.alpha.query(`SELECT count(*)::int AS n FROM inbox`))[0].n).toBe(1);
   });
 });
