@@ -1,23 +1,11 @@
-import { createTestDatabase, dataSourceToken, type TestDatabase } from '@app/platform';
-import type { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { dataSourceToken } from '@app/platform';
 import type { DataSource } from 'typeorm';
-import { AppModule } from '../src/app.module';
+import { appContext } from './app-context';
 
 /** Each module connects as its own role and can touch its own schema only. */
 describe('data ownership', () => {
-  let db: TestDatabase;
-  let app: INestApplicationContext;
-  const as = (module: string) => app.get<DataSource>(dataSourceToken(module));
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await (await Test.createTestingModule({ imports: [AppModule.forRoot({ database: db.settings })] }).compile()).init();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const context = appContext();
+  const as = (module: string) => context.app.get<DataSource>(dataSourceToken(module));
 
   it('connects each module as its own role, in its own schema', async () => {
     for (const module of ['orders', 'inventory', 'billing']) {

@@ -1,17 +1,7 @@
-import {
-  catalogueEntries,
-  createTestDatabase,
-  HandlerRegistry,
-  MessageCatalog,
-  renderAsyncApi,
-  renderCatalogueMarkdown,
-  type TestDatabase,
-} from '@app/platform';
-import type { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { catalogueEntries, HandlerRegistry, MessageCatalog, renderAsyncApi, renderCatalogueMarkdown } from '@app/platform';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppModule } from '../src/app.module';
+import { appContext } from './app-context';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MARKDOWN = path.join(ROOT, 'docs/events.md');
@@ -23,22 +13,12 @@ const UPDATE = process.env.UPDATE_CATALOGUE === '1';
  * the discovered handlers. This test fails when they are stale; `npm run docs:events` rewrites them.
  */
 describe('event catalogue', () => {
-  let db: TestDatabase;
-  let app: INestApplicationContext;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await (await Test.createTestingModule({ imports: [AppModule.forRoot({ database: db.settings })] }).compile()).init();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  const context = appContext();
 
   it('lists every message with its producer and consumers, and every consumed message has a producer', () => {
-    const entries = catalogueEntries(app.get(MessageCatalog), app.get(HandlerRegistry));
+    const entries = catalogueEntries(context.app.get(MessageCatalog), context.app.get(HandlerRegistry));
     const types = new Set(entries.map((e) => e.type));
-    const orphans = app
+    const orphans = context.app
       .get(HandlerRegistry)
       .all()
       .filter((s) => !types.has(s.contract.type))
@@ -53,7 +33,11 @@ describe('event catalogue', () => {
 
   it('is up to date in docs/events.md and docs/asyncapi.json', () => {
     const descriptions = contractDescriptions();
-    const entries = catalogueEntries(app.get(MessageCatalog), app.get(HandlerRegistry), (type) => descriptions.get(type) ?? '');
+    const entries = catalogueEntries(
+      context.app.get(MessageCatalog),
+      context.app.get(HandlerRegistry),
+      (type) => descriptions.get(type) ?? '',
+    );
     const markdown = renderCatalogueMarkdown(entries);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
     const asyncapi = `${JSON.stringify(renderAsyncApi(entries, { title: 'Monolith-First messages', version: pkg.version, description: pkg.description }), null, 2)}\n`;

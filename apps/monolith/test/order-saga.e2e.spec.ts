@@ -137,20 +137,14 @@ function sagaScenarios(boot: () => Promise<Topology>): void {
     await shop.customer('slow', 100_000);
     await shop.item('STUCK', 100, 5);
     // Hold the item's row lock: inventory's reserve blocks until we let go, past every saga deadline.
-    const runner = ds('inventory').createQueryRunner();
-    await runner.startTransaction();
-    await runner.query(`SELECT * FROM items WHERE sku = 'STUCK' FOR UPDATE`);
-    let id: string;
-    try {
-      id = await shop.place('slow', [{ sku: 'STUCK', quantity: 2 }]);
+    const id = await shop.whileItemLocked('STUCK', async () => {
+      const placed = await shop.place('slow', [{ sku: 'STUCK', quantity: 2 }]);
       await eventually(async () => {
-        const history = (await shop.order(id)).history.map((h) => h.event).join(' ');
+        const history = (await shop.order(placed)).history.map((h) => h.event).join(' ');
         expect(history).toMatch(/COMPENSATING|TIMED|timed out|Timed/i);
       }, 10_000);
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
+      return placed;
+    });
     const order = await shop.settled(id);
     expect(order).toMatchObject({ status: 'CANCELLED', reason: 'TIMED_OUT' });
     await eventually(async () => expect(await shop.stock('STUCK')).toMatchObject({ available: 5, reserved: 0 }));
@@ -163,18 +157,12 @@ function sagaScenarios(boot: () => Promise<Topology>): void {
   it('cancels a PENDING order on request, undoing what was done (CUSTOMER_REQUEST)', async () => {
     await shop.customer('fickle', 50_000);
     await shop.item('HELD', 700, 3);
-    const runner = ds('inventory').createQueryRunner();
-    await runner.startTransaction();
-    await runner.query(`SELECT * FROM items WHERE sku = 'HELD' FOR UPDATE`);
-    let id: string;
-    try {
-      id = await shop.place('fickle', [{ sku: 'HELD', quantity: 1 }]);
-      const res = await shop.http().post(`/orders/${id}/cancel`).set('Idempotency-Key', randomUUID()).expect(202);
-      expect(res.body).toEqual({ id, status: 'PENDING' });
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
+    const id = await shop.whileItemLocked('HELD', async () => {
+      const placed = await shop.place('fickle', [{ sku: 'HELD', quantity: 1 }]);
+      const res = await shop.http().post(`/orders/${placed}/cancel`).set('Idempotency-Key', randomUUID()).expect(202);
+      expect(res.body).toEqual({ id: placed, status: 'PENDING' });
+      return placed;
+    });
     expect(await shop.settled(id)).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_REQUEST' });
     await eventually(async () => expect(await shop.stock('HELD')).toMatchObject({ available: 3, reserved: 0 }));
     expect(await shop.balance('fickle')).toBe(50_000);

@@ -175,6 +175,19 @@ export class Shop {
     }
   }
 
+  /** Runs `work` while a transaction holds the item's row lock: inventory's handlers for it block until then. */
+  async whileItemLocked<T>(sku: string, work: () => Promise<T>): Promise<T> {
+    const runner = this.topology.ds('inventory').createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await runner.query(`SELECT * FROM items WHERE sku = $1 FOR UPDATE`, [sku]);
+      return await work();
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  }
+
   async stock(sku: string): Promise<{ available: number; reserved: number }> {
     return (await this.http('inventory').get(`/inventory/items/${sku}`).expect(200)).body;
   }
