@@ -1,4 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- the loaders below require a module only when it runs here */
+import { billingConsumes } from '@app/billing/contracts';
+import { inventoryConsumes } from '@app/inventory/contracts';
+import { ordersConsumes } from '@app/orders/contracts';
 import { ConfigError, PlatformModule, type PlatformOptions } from '@app/platform';
 import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import type * as Orders from './modules/orders';
@@ -22,6 +25,18 @@ export const MONOLITH_MODULES: Record<string, (options: MonolithModulesOptions) 
   billing: () => (require('./modules/billing') as typeof import('./modules/billing')).BillingModule,
   orders: (options) => (require('./modules/orders') as typeof Orders).OrdersModule.forRoot(options.orders),
 };
+
+/** What each module handles, from its contracts (each module checks its handlers against it when it starts). */
+export const MODULE_CONSUMES: Record<string, readonly string[]> = {
+  inventory: inventoryConsumes,
+  billing: billingConsumes,
+  orders: ordersConsumes,
+};
+
+/** A peer that is a module's own service (its host is named after the module) is sent only what that module consumes. */
+export function routesTo(peers: readonly string[]): Record<string, readonly string[]> {
+  return Object.fromEntries(peers.filter((peer) => peer in MODULE_CONSUMES).map((peer) => [peer, MODULE_CONSUMES[peer]]));
+}
 
 /** REMOTE_MODULES must name modules this monolith knows, and not all of them. */
 export function checkRemoteModules(remote: readonly string[]): readonly string[] {

@@ -1,6 +1,7 @@
 import {
   type AppConfig,
   type DatabaseServer,
+  type HostPlacement,
   type Running,
   assertPlacementReady,
   configOrExit as loadOrExit,
@@ -9,7 +10,7 @@ import {
   startDatabaseServer,
 } from '@app/platform';
 import type { LoggerService } from '@nestjs/common';
-import { AppModule, checkRemoteModules } from './app.module';
+import { AppModule, checkRemoteModules, routesTo } from './app.module';
 
 /** Loads the configuration, REMOTE_MODULES included, or exits 78 naming each bad setting. */
 export function configOrExit(): AppConfig {
@@ -18,11 +19,12 @@ export function configOrExit(): AppConfig {
 
 /**
  * Where this monolith stands: alone (nothing remote: in-process transport, no Redis), or the host `monolith` among
- * the services of REMOTE_MODULES, to which it sends its messages (PEER_HOSTS overrides the list).
+ * the services of REMOTE_MODULES (PEER_HOSTS overrides the list), each sent the messages its module consumes.
  */
-export function placement(config: AppConfig): { host: string; peers: readonly string[] } | undefined {
+export function placement(config: AppConfig): HostPlacement | undefined {
   if (config.REMOTE_MODULES.length === 0) return undefined;
-  return { host: 'monolith', peers: config.PEER_HOSTS ?? config.REMOTE_MODULES };
+  const peers = config.PEER_HOSTS ?? config.REMOTE_MODULES;
+  return { host: 'monolith', peers, routes: routesTo(peers) };
 }
 
 /** The monolith's composition, configured. */

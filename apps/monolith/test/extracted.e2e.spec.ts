@@ -10,6 +10,8 @@ import {
   type Envelope,
   uniqueBullMqPrefix,
 } from '@app/platform';
+import { billingConsumes } from '@app/billing/contracts';
+import { inventoryConsumes } from '@app/inventory/contracts';
 import { Queue } from 'bullmq';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,11 +27,18 @@ describe('the extraction switch (REMOTE_MODULES)', () => {
     const config = loadConfig({ REMOTE_MODULES: 'billing, inventory' });
     expect(config.REMOTE_MODULES).toEqual(['billing', 'inventory']);
     expect(checkRemoteModules(config.REMOTE_MODULES)).toEqual(['billing', 'inventory']);
-    expect(placement(config)).toEqual({ host: 'monolith', peers: ['billing', 'inventory'] });
+    // each module's service is sent what the module declares it consumes, nothing else
+    expect(placement(config)).toEqual({
+      host: 'monolith',
+      peers: ['billing', 'inventory'],
+      routes: { billing: billingConsumes, inventory: inventoryConsumes },
+    });
     expect(placement(loadConfig({}))).toBeUndefined(); // nothing remote: in-process transport, no Redis
+    // a peer that is not a module's service gets every message
     expect(placement(loadConfig({ REMOTE_MODULES: 'billing', PEER_HOSTS: 'billing,audit' }))).toEqual({
       host: 'monolith',
       peers: ['billing', 'audit'],
+      routes: { billing: billingConsumes },
     });
     expect(() => checkRemoteModules(['shipping'])).toThrow(ConfigError);
     expect(() => checkRemoteModules(['shipping'])).toThrow(

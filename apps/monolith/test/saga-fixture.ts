@@ -16,7 +16,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { hostedModules } from '../src/app.module';
+import { hostedModules, routesTo } from '../src/app.module';
 
 export type SagaTiming = { stepTimeoutMs: number; maxAttempts: number; maxRetryDelayMs: number };
 const FAST_SAGA: SagaTiming = { stepTimeoutMs: 300, maxAttempts: 2, maxRetryDelayMs: 600 };
@@ -78,6 +78,7 @@ export async function bootExtractedTopology(options: ExtractedOptions): Promise<
   const bullmq = (host: string, peers: string[]): BullMqMessagingOptions => ({
     host,
     peers,
+    routes: routesTo(peers), // as apps/monolith routes: each module's service gets what the module consumes
     redisUrl: options.redisUrl,
     prefix,
     lockMs: options.lockMs ?? 2_000,

@@ -9,14 +9,14 @@ import { ordersDatabase } from './persistence';
 import type { SagaPolicy } from './domain/saga';
 import { CapturePayment, RefundPayment } from '@app/billing/contracts';
 import { CommitStock, ReleaseStock, ReserveStock, ReturnStock } from '@app/inventory/contracts';
-import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderStepDeadline } from './contracts';
+import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderStepDeadline, ordersConsumes } from './contracts';
 
 export interface OrdersModuleOptions {
   /** The saga's timing; anything left out keeps its production default (5 s per step, 3 attempts, back-off ≤ 60 s). */
   saga?: Partial<SagaPolicy>;
 }
 
-/** The messages orders publishes: its outbox refuses any other, and the event catalogue lists them. */
+/** The messages orders publishes (its outbox refuses any other) and consumes (checked against its handlers). */
 const ordersMessages = {
   publishes: [
     OrderPlaced,
@@ -30,6 +30,7 @@ const ordersMessages = {
     CapturePayment,
     RefundPayment,
   ],
+  consumes: ordersConsumes,
 };
 
 /** Orders: orders, their saga (reserve stock → capture payment → confirm, or compensate) and their history. Owns the `orders` schema. */

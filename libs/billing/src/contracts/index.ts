@@ -41,3 +41,9 @@ export const PaymentRefunded = {
   type: 'billing.payment-refunded.v1',
   schema: z.object({ orderId: OrderId, refundedCents: z.number().int().nonnegative(), entryId: z.uuid().nullable() }),
 } as const;
+
+/**
+ * The messages billing handles. A host that runs billing elsewhere sends it exactly these (nothing else crosses
+ * over to it), and billing refuses to start when its handlers and this list disagree.
+ */
+export const billingConsumes: readonly string[] = [CapturePayment.type, RefundPayment.type];

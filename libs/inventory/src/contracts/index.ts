@@ -56,3 +56,9 @@ export const StockCommitted = { type: 'inventory.stock-committed.v1', schema: z.
 export const ReturnStock = { type: 'inventory.return-stock.v1', schema: z.object({ orderId: OrderId }) } as const;
 /** Reply: the committed stock is available again. */
 export const StockReturned = { type: 'inventory.stock-returned.v1', schema: z.object({ orderId: OrderId }) } as const;
+
+/**
+ * The messages inventory handles. A host that runs inventory elsewhere sends it exactly these (nothing else crosses
+ * over to it), and inventory refuses to start when its handlers and this list disagree.
+ */
+export const inventoryConsumes: readonly string[] = [ReserveStock.type, ReleaseStock.type, CommitStock.type, ReturnStock.type];

@@ -30,3 +30,20 @@ export const OrderStepDeadline = {
   type: 'orders.step-deadline.v1',
   schema: z.object({ orderId: OrderId, step: z.string().min(1).max(40), attempt: z.number().int().positive() }),
 } as const;
+
+/**
+ * The messages orders handles: the replies of inventory and billing, and its own timer. A host that runs orders
+ * elsewhere sends it exactly these, and orders refuses to start when its handlers and this list disagree.
+ * (Type names, not contracts: this file imports nothing of the other modules.)
+ */
+export const ordersConsumes: readonly string[] = [
+  'inventory.stock-reserved.v1',
+  'inventory.stock-reservation-failed.v1',
+  'inventory.stock-released.v1',
+  'inventory.stock-committed.v1',
+  'inventory.stock-returned.v1',
+  'billing.payment-captured.v1',
+  'billing.payment-declined.v1',
+  'billing.payment-refunded.v1',
+  OrderStepDeadline.type,
+];

@@ -39,10 +39,12 @@ export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c
   }
 }
 
-/** The host's place among the others when some module runs remote: its name (= its queue) and its peers. */
+/** The host's place among the others when some module runs remote: its name (= its queue), its peers and their routes. */
 export interface HostPlacement {
   host: string;
   peers: readonly string[];
+  /** Message types per peer that runs known modules (see BullMqMessagingOptions.routes); others get every message. */
+  routes?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What the platform needs from the configuration and the database server; `placement` switches BullMQ on. */

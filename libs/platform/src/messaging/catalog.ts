@@ -1,12 +1,28 @@
 import type { MessageContract } from './contract';
 
 /**
- * Which module publishes which messages, as each module declares with
- * `MessagingModule.forModule('orders', { publishes: [...] })`. The outbox refuses to publish anything a
- * module did not declare, so the declarations (and the event catalogue generated from them) stay true.
+ * Which module publishes and consumes which messages, as each module declares with
+ * `MessagingModule.forModule('orders', { publishes: [...], consumes: [...] })`. The outbox refuses to publish
+ * anything a module did not declare, and the application refuses to start when a module's handlers differ from
+ * what it declared it consumes, so the declarations (and the event catalogue and routing built on them) stay true.
  */
 export class MessageCatalog {
   private readonly published = new Map<string, Map<string, MessageContract>>();
+  private readonly consumed = new Map<string, ReadonlySet<string>>();
+
+  declareConsumes(module: string, types: readonly string[]): void {
+    this.consumed.set(module, new Set(types));
+  }
+
+  /** The message types `module` declared it consumes; undefined when it declared none. */
+  consumesOf(module: string): ReadonlySet<string> | undefined {
+    return this.consumed.get(module);
+  }
+
+  /** Modules that declared what they consume. */
+  consumerDeclarations(): string[] {
+    return [...this.consumed.keys()];
+  }
 
   declare(module: string, contracts: readonly MessageContract[]): void {
     const mine = this.published.get(module) ?? new Map<string, MessageContract>();

@@ -46,6 +46,22 @@ class PaymentHandlers {
 })
 class AlphaModule {}
 
+describe('MessagingModule declarations', () => {
+  it('refuses to start a module whose handlers differ from the messages it declares it consumes', async () => {
+    @Module({
+      imports: [
+        DatabaseModule.forModule({ name: 'alpha', entities: [], migrations: messagingMigrations(MIGRATIONS_AT) }),
+        MessagingModule.forModule('alpha', { consumes: [Note.type] }),
+      ],
+      providers: [PaymentHandlers],
+    })
+    class MisdeclaredModule {}
+    await expect(createTestApp([MisdeclaredModule])).rejects.toThrow(
+      `The 'alpha' module handles ${PaymentRequested.type} without declaring it and declares ${Note.type} but has no handler for it.`,
+    );
+  });
+});
+
 describe('MessagingModule', () => {
   let t: TestApp;
   let checkout: Checkout;

@@ -50,13 +50,17 @@ function dataSourceOf(moduleRef: ModuleRef, module: string): DataSource {
   }
 }
 
-/** Finds `@MessageConsumer` providers and fills the subscription table; checks every consumer module has a DataSource. */
+/**
+ * Finds `@MessageConsumer` providers and fills the subscription table; checks every consumer module has a
+ * DataSource, and that a module's handlers are exactly the messages it declared it consumes (when it declared).
+ */
 @Injectable()
 export class MessageHandlerExplorer implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly registry: HandlerRegistry,
     private readonly moduleRef: ModuleRef,
+    private readonly catalog: MessageCatalog,
   ) {}
 
   onModuleInit(): void {
@@ -66,7 +70,30 @@ export class MessageHandlerExplorer implements OnModuleInit {
       for (const subscription of subscriptionsOf(instance)) this.registry.add(subscription);
     }
     for (const module of this.registry.consumerModules()) dataSourceOf(this.moduleRef, module);
+    for (const module of this.catalog.consumerDeclarations()) checkConsumes(module, this.catalog, this.registry);
   }
+}
+
+/** Hosts route to a remote module only what it declared it consumes: a handler outside the list would never be called. */
+function checkConsumes(module: string, catalog: MessageCatalog, registry: HandlerRegistry): void {
+  const declared = catalog.consumesOf(module) ?? new Set<string>();
+  const handled = new Set(
+    registry
+      .all()
+      .filter((s) => s.module === module)
+      .map((s) => s.contract.type),
+  );
+  const undeclared = [...handled].filter((t) => !declared.has(t)).sort();
+  const unhandled = [...declared].filter((t) => !handled.has(t)).sort();
+  if (undeclared.length === 0 && unhandled.length === 0) return;
+  const problems = [
+    undeclared.length > 0 ? `handles ${undeclared.join(', ')} without declaring it` : '',
+    unhandled.length > 0 ? `declares ${unhandled.join(', ')} but has no handler for it` : '',
+  ].filter(Boolean);
+  throw new Error(
+    `The '${module}' module ${problems.join(' and ')}. Hosts that run it elsewhere send it only the messages it declares ` +
+      `(MessagingModule.forModule('${module}', { consumes })); make the list in its contracts match its @HandleMessage handlers.`,
+  );
 }
 
 /** Runs one module's relay for the life of the application (provided as `relayToken(module)`). */
@@ -131,6 +158,7 @@ export class MessagingModule {
                   peers.clients,
                   (module) => modules.has(module),
                   (type) => registry.subscriptionsFor(type).length > 0,
+                  Object.fromEntries(Object.entries(options.bullmq?.routes ?? {}).map(([peer, types]) => [peer, new Set(types)])),
                 ),
             }
           : {
@@ -152,7 +180,10 @@ export class MessagingModule {
    * application bootstrap and drained on shutdown. Needs MessagingModule.forRoot() and the module's DataSource
    * (DatabaseModule.forModule) with messagingMigrations() among its migrations.
    */
-  static forModule(module: string, declarations: { publishes?: readonly MessageContract[] } = {}): DynamicModule {
+  static forModule(
+    module: string,
+    declarations: { publishes?: readonly MessageContract[]; consumes?: readonly string[] } = {},
+  ): DynamicModule {
     assertModuleName(module);
     return {
       module: MessagingModuleHost,
@@ -162,6 +193,7 @@ export class MessagingModule {
           inject: [MessageCatalog],
           useFactory: (catalog: MessageCatalog) => {
             catalog.declare(module, declarations.publishes ?? []);
+            if (declarations.consumes) catalog.declareConsumes(module, declarations.consumes);
             return new Outbox(module, catalog);
           },
         },

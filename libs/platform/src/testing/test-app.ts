@@ -30,7 +30,14 @@ export async function createTestApp(
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureHttp(app);
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // an app that refuses to start must not leave its connections (or its database) behind
+    await app.close().catch(() => undefined);
+    if (!db) await database.drop().catch(() => undefined);
+    throw error;
+  }
   return {
     app,
     db: database,

@@ -12,8 +12,13 @@ import { producerConnection, workerConnection } from './redis';
 export interface BullMqMessagingOptions {
   /** This host's name (`monolith`, `billing`, ...): it consumes the queue of that name. */
   host: string;
-  /** The hosts that get every message produced here (fan-out; each ignores the types it does not handle). */
+  /** The hosts that get the messages produced here: all of them, or those of their route. */
   peers: readonly string[];
+  /**
+   * Per peer, the message types it consumes, when its host runs known modules (an extracted service: its module's
+   * declared `consumes`). A peer with a route gets only those; one without gets every message (fan-out).
+   */
+  routes?: Readonly<Record<string, readonly string[]>>;
   redisUrl: string;
   /** Redis key prefix, shared by every host of one deployment (tests use a unique one per run). Default `mf`. */
   prefix?: string;
@@ -37,6 +42,8 @@ export class BullMqPeers implements OnModuleInit, OnApplicationShutdown {
       if (!HOST_NAME.test(name)) throw new Error(`BullMQ host name '${name}' must match ${HOST_NAME} (it names a queue).`);
     }
     if (options.peers.includes(options.host)) throw new Error(`Host '${options.host}' lists itself among its peers.`);
+    const strays = Object.keys(options.routes ?? {}).filter((peer) => !options.peers.includes(peer));
+    if (strays.length > 0) throw new Error(`Routes name hosts that are not peers of '${options.host}': ${strays.join(', ')}.`);
     this.clients = options.peers.map(
       (queue) =>
         new BullMqClient({

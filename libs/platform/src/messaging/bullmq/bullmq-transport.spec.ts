@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type Job, Queue, type Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { lastValueFrom } from 'rxjs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { HandlerRegistry, MessageDispatcher } from '../dispatcher';
 import { type Envelope, createEnvelope } from '../envelope';
 import { NonRetryableError, isTransportUnavailable } from '../errors';
 import { InProcessTransport } from '../in-process-transport';
-import { FAST, Note, deferred, openMessagingModule, recordingLogger, waitFor } from '../messaging.test-kit';
+import { FAST, Note, PaymentRequested, deferred, openMessagingModule, recordingLogger, waitFor } from '../messaging.test-kit';
 import { Outbox } from '../outbox';
 import { OutboxRelay } from '../relay';
 import { BullMqClient } from './bullmq-client';
@@ -120,6 +121,27 @@ describeWithRedis('BullMQ transport', (redisUrl) => {
     applied.length = 0;
     calls.length = 0;
     server ??= await startServer();
+  });
+
+  it('sends a peer with a route only the types of its route; a peer without one gets every message', async () => {
+    const local = new InProcessTransport(new MessageDispatcher(new HandlerRegistry(), () => alpha, logger));
+    const note = createEnvelope('alpha', Note.type, { n: 1 }, { key: 'route-1' }) as Envelope;
+    const payment = createEnvelope(
+      'alpha',
+      PaymentRequested.type,
+      { orderId: randomUUID(), amountCents: 1 },
+      { key: 'route-1' },
+    ) as Envelope;
+    const routed = new BullMqRoutingTransport(local, [client], (m) => m === 'alpha', undefined, { beta: new Set([Note.type]) });
+    await routed.send([note, payment]);
+    expect(await job(note.id)).toBeDefined();
+    expect(await job(payment.id)).toBeUndefined();
+
+    const other = createEnvelope('alpha', PaymentRequested.type, { orderId: randomUUID(), amountCents: 2 }, { key: 'route-2' }) as Envelope;
+    await new BullMqRoutingTransport(local, [client], (m) => m === 'alpha').send([other]);
+    expect(await job(other.id)).toBeDefined();
+    // let beta's worker finish them here, not during the next test
+    await waitFor(async () => (await stateOf(note.id)) === 'completed' && (await stateOf(other.id)) === 'completed', 'the routed jobs');
   });
 
   it('acknowledges a job only after the consumer transaction has committed; a failed run is retried, not completed', async () => {
