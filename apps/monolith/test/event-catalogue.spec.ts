@@ -59,7 +59,7 @@ describe('event catalogue', () => {
   });
 });
 
-/** The doc comment above each `export const X = { type: '...' }` in the modules' contracts files. */
+/** The doc comment right above each `export const X = { type: '...' }` in the modules' contracts files (not the file's header). */
 function contractDescriptions(): Map<string, string> {
   const found = new Map<string, string>();
   for (const module of readdirSync(path.join(ROOT, 'libs'))) {
@@ -69,7 +69,7 @@ function contractDescriptions(): Map<string, string> {
     } catch {
       continue;
     }
-    for (const m of source.matchAll(/\/\*\*([\s\S]*?)\*\/\s*export const \w+ = \{\s*type: '([^']+)'/g)) {
+    for (const m of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export const \w+ = \{\s*type: '([^']+)'/g)) {
       found.set(
         m[2],
         m[1]

@@ -1,7 +1,9 @@
 /**
- * Messages orders publishes: its API for other modules. This file imports nothing but zod, and a
+ * Messages orders publishes: its API for other modules. This file imports nothing but zod and other modules' contracts, and a
  * published type name never changes meaning (publish a .v2 beside it instead).
  */
+import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from '@app/billing/contracts';
+import { StockCommitted, StockReleased, StockReservationFailed, StockReserved, StockReturned } from '@app/inventory/contracts';
 import { z } from 'zod';
 
 const OrderId = z.uuid();
@@ -34,16 +36,15 @@ export const OrderStepDeadline = {
 /**
  * The messages orders handles: the replies of inventory and billing, and its own timer. A host that runs orders
  * elsewhere sends it exactly these, and orders refuses to start when its handlers and this list disagree.
- * (Type names, not contracts: this file imports nothing of the other modules.)
  */
 export const ordersConsumes: readonly string[] = [
-  'inventory.stock-reserved.v1',
-  'inventory.stock-reservation-failed.v1',
-  'inventory.stock-released.v1',
-  'inventory.stock-committed.v1',
-  'inventory.stock-returned.v1',
-  'billing.payment-captured.v1',
-  'billing.payment-declined.v1',
-  'billing.payment-refunded.v1',
+  StockReserved.type,
+  StockReservationFailed.type,
+  StockReleased.type,
+  StockCommitted.type,
+  StockReturned.type,
+  PaymentCaptured.type,
+  PaymentDeclined.type,
+  PaymentRefunded.type,
   OrderStepDeadline.type,
 ];
