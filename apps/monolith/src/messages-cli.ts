@@ -1,24 +1,28 @@
 import 'reflect-metadata';
-import { runMessagesCli } from '@app/platform';
+import { loadConfig, runMessagesCli } from '@app/platform';
+import { MONOLITH_MODULES, checkRemoteModules } from './app.module';
 
 /**
- * `messages`: the operators' CLI for the messaging outboxes (see runMessagesCli in libs/platform/src/messaging/cli.ts).
- *   node dist/apps/monolith/src/messages-cli.js dead-letters list [--module m] [--limit n]
+ * `messages`: the operators' CLI for the messaging outboxes of the modules this monolith hosts (all but
+ * REMOTE_MODULES), each as its own role (see runMessagesCli in libs/platform/src/messaging/operations/cli.ts).
+ *   node dist/apps/monolith/src/messages-cli.js [--json] dead-letters list [--module m] [--limit n]
  *   node dist/apps/monolith/src/messages-cli.js dead-letters show <module> <id>
  *   node dist/apps/monolith/src/messages-cli.js dead-letters requeue <module> <id>|--all
  *   node dist/apps/monolith/src/messages-cli.js dead-letters purge <module> <id>|--all
  *   node dist/apps/monolith/src/messages-cli.js outbox stats
- * Connects with DATABASE_URL, else to the embedded server of a running app on 127.0.0.1:EMBEDDED_PG_PORT.
+ * Connects to DATABASE_URL, else to the embedded server of a running app on 127.0.0.1:EMBEDDED_PG_PORT.
  */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  return runMessagesCli(argv);
+export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const remote = checkRemoteModules(loadConfig(env).REMOTE_MODULES);
+  const modules = Object.keys(MONOLITH_MODULES).filter((m) => !remote.includes(m));
+  return runMessagesCli(argv, modules, { env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
 }
 
 if (require.main === module) {
   main().then(
     (code) => (process.exitCode = code),
     (error: unknown) => {
-      console.error(error);
+      console.error(error instanceof Error ? error.message : error);
       process.exitCode = 1;
     },
   );

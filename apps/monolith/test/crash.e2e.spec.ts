@@ -1,4 +1,4 @@
-import { createTestDatabase, freePort, type TestDatabase } from '@app/platform';
+import { appDatabaseEnv, createTestDatabase, freePort, type TestDatabase } from '@app/platform';
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +25,7 @@ describe('crash test: SIGKILL while orders flow', () => {
     db = await createTestDatabase('crash');
     app = new MonolithProcess(
       {
-        DATABASE_URL: db.url,
-        MODULE_DB_SECRET: db.settings.roleSecret,
+        ...appDatabaseEnv(db),
         PORT: String(await freePort()),
         NODE_ENV: 'test',
         LOG_FORMAT: 'json',

@@ -1,4 +1,4 @@
-import { RedisServer, createTestDatabase, freePort, hasRedisServerBinary, type TestDatabase } from '@app/platform';
+import { RedisServer, appDatabaseEnv, createTestDatabase, freePort, hasRedisServerBinary, type TestDatabase } from '@app/platform';
 import { Queue } from 'bullmq';
 import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
@@ -57,14 +57,14 @@ if (!canRun && process.env.CI !== 'true') {
       };
       billing = new AppProcess(
         BILLING_SERVICE_JS,
-        { ...common, BILLING_DATABASE_URL: billingDb.url, BILLING_PORT: String(await freePort()) },
+        { ...common, ...appDatabaseEnv(billingDb, 'BILLING_'), BILLING_PORT: String(await freePort()) },
         path.join(dir, 'billing.log'),
         'BILLING_PORT',
       );
       monolith = new MonolithProcess(
         {
           ...common,
-          DATABASE_URL: db.url,
+          ...appDatabaseEnv(db),
           PORT: String(await freePort()),
           REMOTE_MODULES: 'billing',
           SAGA_STEP_TIMEOUT_MS: '1500',

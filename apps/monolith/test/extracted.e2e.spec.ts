@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  appDatabaseEnv,
   createTestDatabase,
   describeWithRedis,
   dropBullMqPrefix,
@@ -64,8 +65,7 @@ describeWithRedis('the extracted topology', (redisUrl) => {
     const prefix = uniqueBullMqPrefix('loaded');
     const app = new MonolithProcess(
       {
-        DATABASE_URL: db.url,
-        MODULE_DB_SECRET: db.settings.roleSecret,
+        ...appDatabaseEnv(db),
         PORT: String(await freePort()),
         NODE_ENV: 'test',
         LOG_FORMAT: 'json',
@@ -155,12 +155,16 @@ describeWithRedis('the extracted topology', (redisUrl) => {
       await eventually(async () =>
         expect(await topology.deadLetters()).toEqual([expect.objectContaining({ module: 'billing', id: poison.id })]),
       );
-      const billingDbUrl = (topology.ds('billing').options as { url: string }).url;
+      const billing = topology.appOf('billing').db.settings;
       const out: string[] = [];
-      const io: CliIo = { env: { DATABASE_URL: billingDbUrl }, out: (t) => void out.push(t), err: (t) => void out.push(t) };
-      expect(await runMessagesCli(['dead-letters', 'list', '--module', 'billing'], io)).toBe(0);
+      const io: CliIo = {
+        env: { DATABASE_URL: billing.url, MODULE_DB_SECRET: billing.roleSecret, DB_ROLE_PREFIX: billing.rolePrefix },
+        out: (t) => void out.push(t),
+        err: (t) => void out.push(t),
+      };
+      expect(await runMessagesCli(['dead-letters', 'list', '--module', 'billing'], ['billing'], io)).toBe(0);
       expect(out.join('')).toContain(poison.id);
-      expect(await runMessagesCli(['dead-letters', 'purge', 'billing', poison.id], io)).toBe(0);
+      expect(await runMessagesCli(['dead-letters', 'purge', 'billing', poison.id], ['billing'], io)).toBe(0);
       expect(await topology.deadLetters()).toEqual([]);
     });
   });
@@ -283,7 +287,7 @@ describeWithRedis('the extracted topology', (redisUrl) => {
         total_cents: string | null;
         lines: { sku: string; quantity: number }[];
       };
-      const orders = await topology.ds('orders').query<OrderRow[]>(`SELECT id, customer_id, status, total_cents, lines FROM orders`);
+      const orders = await topology.ds('orders').query<OrderRow>(`SELECT id, customer_id, status, total_cents, lines FROM orders`);
       expect(orders).toHaveLength(placed.length);
       expect(orders.every((o) => o.status === 'CONFIRMED' || o.status === 'CANCELLED')).toBe(true);
       const confirmed = orders.filter((o) => o.status === 'CONFIRMED');
@@ -298,7 +302,7 @@ describeWithRedis('the extracted topology', (redisUrl) => {
       expect(await shop.ledgerBalanced()).toBe(true);
       const captures = await topology
         .ds('billing')
-        .query<{ order_id: string; n: number }[]>(
+        .query<{ order_id: string; n: number }>(
           `SELECT order_id, count(*)::int AS n FROM journal_entries WHERE kind = 'CAPTURE' GROUP BY order_id`,
         );
       expect(captures.filter((c) => c.n > 1)).toEqual([]);
@@ -311,7 +315,7 @@ describeWithRedis('the extracted topology', (redisUrl) => {
       // was declined); a capture before its refund was refunded by a reversing entry
       const payments = await topology
         .ds('billing')
-        .query<{ order_id: string; status: string }[]>(`SELECT order_id, status FROM payments WHERE order_id = ANY($1::uuid[])`, [
+        .query<{ order_id: string; status: string }>(`SELECT order_id, status FROM payments WHERE order_id = ANY($1::uuid[])`, [
           [refundFirst, captureFirst],
         ]);
       const status = Object.fromEntries(payments.map((p) => [p.order_id, p.status]));

@@ -85,15 +85,30 @@ function sagaScenarios(boot: () => Promise<Topology>): void {
         .expect(400);
       expect(missing.body.detail).toMatch(/Idempotency-Key/);
 
-      // A first request that is still running holds its claim: a repeat must wait, not run again.
+      // A first request still running holds the key's row: a repeat waits for it, then gets its response (not a second order).
       const busy = randomUUID();
       const body = { customerId: 'x2', lines: [{ sku: 'TEA', quantity: 1 }] };
-      await ds('orders').query(
-        `INSERT INTO idempotency_keys (scope, key, fingerprint, claim, claimed_until) VALUES ('orders.place', $1, $2, $3, now() + interval '1 minute')`,
-        [busy, fingerprintOf(body), randomUUID()],
-      );
-      const inFlight = await shop.http().post('/orders').set('Idempotency-Key', busy).send(body).expect(409);
-      expect(inFlight.body.detail).toMatch(/still being processed/);
+      const firstId = randomUUID();
+      let finish!: () => void;
+      const finished = new Promise<void>((r) => (finish = r));
+      let claimed!: () => void;
+      const holding = new Promise<void>((r) => (claimed = r));
+      const first = ds('orders').transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO idempotency_keys (scope, principal, key, fingerprint, expires_at, response_status, response_body)
+           VALUES ('orders.place', '', $1, $2, now() + interval '1 hour', 202, $3)`,
+          [busy, fingerprintOf(body), JSON.stringify({ id: firstId, status: 'PENDING' })],
+        );
+        claimed();
+        await finished;
+      });
+      await holding;
+      const repeat = shop.http().post('/orders').set('Idempotency-Key', busy).send(body);
+      setTimeout(finish, 300);
+      const replayed = await repeat;
+      await first;
+      expect(replayed.status).toBe(202);
+      expect(replayed.body).toEqual({ id: firstId, status: 'PENDING' });
     });
 
     it('refuses bad orders with 400 and writes nothing', async () => {

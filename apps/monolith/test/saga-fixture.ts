@@ -7,7 +7,8 @@ import {
   MessageDispatcher,
   connectBullMq,
   createTestApp,
-  dataSourceToken,
+  type ModuleDb,
+  moduleDbToken,
   dropBullMqPrefix,
   type TestApp,
   type TestDatabase,
@@ -15,7 +16,6 @@ import {
 } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
 import { hostedModules, routesTo } from '../src/app.module';
 
 export type SagaTiming = { stepTimeoutMs: number; maxAttempts: number; maxRetryDelayMs: number };
@@ -33,10 +33,10 @@ export function bootMonolith(db?: TestDatabase, saga: SagaTiming = FAST_SAGA): P
 export interface Topology {
   name: 'monolith' | 'extracted';
   apps: TestApp[];
-  /** The app that hosts `module` (serves its HTTP endpoints, owns its DataSource). */
+  /** The app that hosts `module` (serves its HTTP endpoints, owns its database). */
   appOf(module: string): TestApp;
-  /** A module's DataSource, in whichever app (and database) hosts it. */
-  ds(module: string): DataSource;
+  /** A module's database (as its runtime role), in whichever app hosts it. */
+  ds(module: string): ModuleDb;
   /** Dead letters of every app, every module. */
   deadLetters(): Promise<{ module: string; id: string }[]>;
   close(): Promise<void>;
@@ -47,7 +47,7 @@ export function monolithTopology(t: TestApp): Topology {
     name: 'monolith',
     apps: [t],
     appOf: () => t,
-    ds: (module) => t.app.get<DataSource>(dataSourceToken(module)),
+    ds: (module) => t.app.get<ModuleDb>(moduleDbToken(module)),
     deadLetters: () => t.app.get(DeadLetters).list({ limit: 500 }),
     close: () => t.close(),
   };
@@ -107,7 +107,7 @@ export async function bootExtractedTopology(options: ExtractedOptions): Promise<
     prefix,
     apps: [...apps.values()],
     appOf,
-    ds: (module) => appOf(module).app.get<DataSource>(dataSourceToken(module)),
+    ds: (module) => appOf(module).app.get<ModuleDb>(moduleDbToken(module)),
     deadLetters: async () => (await Promise.all([...apps.values()].map((t) => t.app.get(DeadLetters).list({ limit: 500 })))).flat(),
     close: async () => {
       // The monolith first: its relays stop sending, then each service drains its queue's running jobs.
@@ -178,14 +178,25 @@ export class Shop {
 
   /** Runs `work` while a transaction holds the item's row lock: inventory's handlers for it block until then. */
   async whileItemLocked<T>(sku: string, work: () => Promise<T>): Promise<T> {
-    const runner = this.topology.ds('inventory').createQueryRunner();
-    await runner.startTransaction();
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const holding = new Promise<void>((r) => (locked = r));
+    const lock = this.topology
+      .ds('inventory')
+      .transaction(async (tx) => {
+        await tx.query(`SELECT sku FROM items WHERE sku = $1 FOR UPDATE`, [sku]);
+        locked();
+        await done;
+        throw new Error('rolled back on purpose'); // nothing was written; let go of the lock
+      })
+      .catch(() => undefined);
+    await holding;
     try {
-      await runner.query(`SELECT * FROM items WHERE sku = $1 FOR UPDATE`, [sku]);
       return await work();
     } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
+      release();
+      await lock;
     }
   }
 

@@ -1,7 +1,6 @@
-import { createTestApp, dataSourceToken, type TestApp } from '@app/platform';
+import { createTestApp, type ModuleDb, moduleDbToken, type TestApp } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
 import { BillingModule } from '../src/billing.module';
 
 describe('billing over HTTP (module booted alone)', () => {
@@ -13,7 +12,7 @@ describe('billing over HTTP (module booted alone)', () => {
   };
   const balanceOf = async (customerId: string) =>
     (await http().get(`/billing/accounts/${customerId}`).expect(200)).body.balanceCents as number;
-  const db = () => t.app.get<DataSource>(dataSourceToken('billing'));
+  const db = () => t.app.get<ModuleDb>(moduleDbToken('billing'));
   const accountCount = async () => Number((await db().query(`SELECT count(*) AS n FROM accounts`))[0].n);
   const expectLedgerBalanced = async () =>
     expect((await http().get('/billing/ledger/verification').expect(200)).body).toMatchObject({ balanced: true, unbalancedEntries: [] });
@@ -94,6 +93,7 @@ describe('billing over HTTP (module booted alone)', () => {
       totalDebitsCents: before.totalDebitsCents + 1234,
       totalCreditsCents: before.totalCreditsCents + 1234,
       unbalancedEntries: [],
+      driftedAccounts: [],
     });
   });
 
@@ -101,10 +101,10 @@ describe('billing over HTTP (module booted alone)', () => {
     await http().post('/billing/accounts').send({ customerId: 'rich' }).expect(201);
     // Reaching the cap through the API would take 10,000 deposits; a direct (balanced) entry gets there at once.
     const nearCap = 100_000_000_000_000 - 50;
-    await db().transaction(async (em) => {
+    await db().transaction(async (tx) => {
       const id = randomUUID();
-      await em.query(`INSERT INTO journal_entries (id, kind) VALUES ($1, 'DEPOSIT')`, [id]);
-      await em.query(`INSERT INTO postings (entry_id, account_id, amount_cents) VALUES ($1, 'cash', $2), ($1, 'customer:rich', $3)`, [
+      await tx.query(`INSERT INTO journal_entries (id, kind) VALUES ($1, 'DEPOSIT')`, [id]);
+      await tx.query(`INSERT INTO postings (entry_id, account_id, amount_cents) VALUES ($1, 'cash', $2), ($1, 'customer:rich', $3)`, [
         id,
         nearCap,
         -nearCap,

@@ -1,4 +1,4 @@
-import { createTestApp, type TestApp } from '@app/platform';
+import { createTestApp, type ModuleDb, moduleDbToken, type TestApp } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { BillingService } from '../src/application/billing.service';
@@ -7,11 +7,15 @@ import { BillingModule } from '../src/billing.module';
 describe('concurrent money movements on one account', () => {
   let t: TestApp;
   let billing: BillingService;
+  let db: ModuleDb;
+  const capture = (orderId: string, customerId: string, amountCents: number) =>
+    db.transaction((tx) => billing.capturePayment(tx, { orderId, customerId, amountCents }));
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
     t = await createTestApp([BillingModule]);
     billing = t.app.get(BillingService);
+    db = t.app.get<ModuleDb>(moduleDbToken('billing'));
   });
   afterAll(() => t.close());
 
@@ -19,10 +23,7 @@ describe('concurrent money movements on one account', () => {
     await billing.openAccount('hot');
     await billing.deposit('hot', 1_000, randomUUID());
     // Deposits of 100 and captures of 150, interleaved: 5,000 comes in in all, the captures want 6,000.
-    const work = Array.from({ length: 40 }, () => [
-      billing.deposit('hot', 100, randomUUID()),
-      billing.capturePayment({ orderId: randomUUID(), customerId: 'hot', amountCents: 150 }),
-    ]).flat();
+    const work = Array.from({ length: 40 }, () => [billing.deposit('hot', 100, randomUUID()), capture(randomUUID(), 'hot', 150)]).flat();
     const outcomes = (await Promise.all(work)).filter((r) => 'outcome' in r);
     const captured = outcomes.filter((o) => o.outcome === 'captured').length;
     expect(outcomes).toHaveLength(40);
@@ -32,9 +33,7 @@ describe('concurrent money movements on one account', () => {
     expect(balanceCents).toBeGreaterThanOrEqual(0);
 
     // Then 40 captures race for what is left, with nothing coming in: exactly as many as the balance covers succeed.
-    const rest = await Promise.all(
-      Array.from({ length: 40 }, () => billing.capturePayment({ orderId: randomUUID(), customerId: 'hot', amountCents: 150 })),
-    );
+    const rest = await Promise.all(Array.from({ length: 40 }, () => capture(randomUUID(), 'hot', 150)));
     const capturedLast = rest.filter((o) => o.outcome === 'captured').length;
     expect(capturedLast).toBe(Math.floor(balanceCents / 150));
     expect(await billing.getAccount('hot')).toEqual({ customerId: 'hot', balanceCents: balanceCents % 150 });

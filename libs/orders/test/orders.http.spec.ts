@@ -1,29 +1,28 @@
-import { createTestApp, dataSourceToken, type TestApp } from '@app/platform';
+import { createTestApp, type ModuleDb, moduleDbToken, type TestApp, type Tx } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { DataSource, EntityManager } from 'typeorm';
 import { OrdersService } from '../src/application/orders.service';
 import { OrdersModule } from '../src/orders.module';
 
 describe('orders over HTTP (module booted alone)', () => {
   let t: TestApp;
   let orders: OrdersService;
-  let db: DataSource;
+  let db: ModuleDb;
   const http = () => request(t.app.getHttpServer());
-  const tx = <T>(work: (em: EntityManager) => Promise<T>) => db.transaction(work);
+  const tx = <T>(work: (tx: Tx) => T | Promise<T>) => db.transaction(async (t) => work(t));
   const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
   beforeAll(async () => {
     t = await createTestApp([OrdersModule]);
     orders = t.app.get(OrdersService);
-    db = t.app.get(dataSourceToken('orders'));
+    db = t.app.get<ModuleDb>(moduleDbToken('orders'));
   });
   afterAll(() => t.close());
 
   it('shows a placed order, then the confirmed order with its prices, total and history', async () => {
     const orderId = randomUUID();
-    await tx((em) =>
-      orders.placeOrder(em, {
+    await tx((t) =>
+      orders.placeOrder(t, {
         orderId,
         customerId: 'cust-1',
         lines: [
@@ -55,11 +54,11 @@ describe('orders over HTTP (module booted alone)', () => {
       { sku: 'MUG-1', quantity: 2, unitPriceCents: 1_299 },
       { sku: 'TEA-3', quantity: 1, unitPriceCents: 450 },
     ];
-    await tx((em) => orders.onStockReserved(em, { orderId, lines, totalCents: 3_048 }));
-    await tx((em) =>
-      orders.onPaymentCaptured(em, { orderId, customerId: 'cust-1', amountCents: 3_048, entryId: '0190a5e0-0000-7000-8000-00000000e001' }),
+    await tx((t) => orders.onStockReserved(t, { orderId, lines, totalCents: 3_048 }));
+    await tx((t) =>
+      orders.onPaymentCaptured(t, { orderId, customerId: 'cust-1', amountCents: 3_048, entryId: '0190a5e0-0000-7000-8000-00000000e001' }),
     );
-    await tx((em) => orders.onStockCommitted(em, { orderId }));
+    await tx((t) => orders.onStockCommitted(t, { orderId }));
 
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ id: orderId, status: 'CONFIRMED', totalCents: 3_048, lines });
@@ -84,12 +83,12 @@ describe('orders over HTTP (module booted alone)', () => {
 
   it('shows why a declined order was cancelled, and that it stayed PENDING until the stock was back', async () => {
     const orderId = randomUUID();
-    await tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-2', lines: [{ sku: 'LAMP', quantity: 1 }] }));
-    await tx((em) =>
-      orders.onStockReserved(em, { orderId, lines: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 2_500 }], totalCents: 2_500 }),
+    await tx((t) => orders.placeOrder(t, { orderId, customerId: 'cust-2', lines: [{ sku: 'LAMP', quantity: 1 }] }));
+    await tx((t) =>
+      orders.onStockReserved(t, { orderId, lines: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 2_500 }], totalCents: 2_500 }),
     );
-    await tx((em) =>
-      orders.onPaymentDeclined(em, {
+    await tx((t) =>
+      orders.onPaymentDeclined(t, {
         orderId,
         reason: 'INSUFFICIENT_FUNDS',
         detail: 'the account balance (1,200 cents) is lower than the order total (2,500 cents)',
@@ -99,7 +98,7 @@ describe('orders over HTTP (module booted alone)', () => {
       .get(`/orders/${orderId}`)
       .expect(200)
       .expect((r) => expect(r.body).toMatchObject({ status: 'PENDING' }));
-    await tx((em) => orders.onStockReleased(em, { orderId }));
+    await tx((t) => orders.onStockReleased(t, { orderId }));
 
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED', totalCents: 2_500 });
@@ -121,9 +120,9 @@ describe('orders over HTTP (module booted alone)', () => {
 
   it('shows an out-of-stock order with its shortages', async () => {
     const orderId = randomUUID();
-    await tx((em) => orders.placeOrder(em, { orderId, customerId: 'cust-3', lines: [{ sku: 'RARE', quantity: 5 }] }));
-    await tx((em) =>
-      orders.onStockReservationFailed(em, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'RARE', requested: 5, available: 2 }] }),
+    await tx((t) => orders.placeOrder(t, { orderId, customerId: 'cust-3', lines: [{ sku: 'RARE', quantity: 5 }] }));
+    await tx((t) =>
+      orders.onStockReservationFailed(t, { orderId, reason: 'OUT_OF_STOCK', shortages: [{ sku: 'RARE', requested: 5, available: 2 }] }),
     );
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK', totalCents: null });

@@ -4,28 +4,46 @@
  * and health. It knows no business module.
  */
 export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
-export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
+export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDb, ModuleDatabases, moduleDbToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
 export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
 export {
   type DatabaseConnectionSettings,
   type ModuleDatabaseDefinition,
+  grantSequenceToRuntime,
+  grantToRuntime,
   isModuleReady,
   migrateModule,
-  openModuleDataSource,
-} from './database/module-data-source';
-export { moduleConnectionUrl, moduleRoleName, provisionModule } from './database/module-roles';
+  moduleConnectionUrl,
+  openModuleDb,
+  pendingMigrations,
+  rolePrefixOf,
+  rolesOf,
+} from './database/module-database';
+export { ModuleDb, type Statement, type TransactionOptions, Tx, statement } from './database/module-db';
+export {
+  type ModuleRoles,
+  loginPassword,
+  moduleLoginUrl,
+  moduleRoles,
+  provisionModule,
+  retireOtherLogins,
+  rolePrefixFor,
+  secretKeyId,
+} from './database/module-roles';
 export { configureHttp } from './http/configure-http';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
 export { CentsSchema, QuantitySchema, SchemaPipe, ValidBody, ValidHeader, ValidParam } from './http/validation';
 export {
+  DEFAULT_IDEMPOTENCY,
+  type IdempotencyOptions,
   IdempotencyKeySchema,
   type IdempotentRequest,
   type StoredResponse,
   fingerprintOf,
-  idempotencyKeysMigration,
-  returnedRows,
+  idempotencyKeysMigrations,
+  pruneIdempotencyKeys,
   runIdempotent,
 } from './idempotency/idempotency';
 export { HealthController } from './health/health.controller';
@@ -49,7 +67,7 @@ export {
   startModuleService,
 } from './host/host';
 export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
-export { createTestDatabase, type TestDatabase } from './testing/test-database';
+export { TEST_ROLE_SECRET, appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
   RedisServer,
   type RedisServerOptions,

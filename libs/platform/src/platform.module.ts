@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { DatabaseModule } from './database/database.module';
-import type { DatabaseConnectionSettings } from './database/module-data-source';
+import type { DatabaseConnectionSettings } from './database/module-database';
 import { HealthController } from './health/health.controller';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { MessagingModule, type MessagingOptions } from './messaging';

@@ -13,11 +13,11 @@ export class BillingHandlers {
   constructor(private readonly billing: BillingService) {}
 
   @HandleMessage(CapturePayment)
-  async capture(payment: PayloadOf<typeof CapturePayment>, { em, outbox }: MessageContext): Promise<void> {
+  async capture(payment: PayloadOf<typeof CapturePayment>, { tx, outbox }: MessageContext): Promise<void> {
     const key = { key: payment.orderId };
     let outcome: Awaited<ReturnType<BillingService['capturePayment']>>;
     try {
-      outcome = await this.billing.capturePayment(payment, em);
+      outcome = await this.billing.capturePayment(tx, payment);
     } catch (error) {
       // An amount beyond what one payment may move can never succeed: decline instead of retrying.
       if (!(error instanceof RangeError)) throw error;
@@ -31,8 +31,8 @@ export class BillingHandlers {
   }
 
   @HandleMessage(RefundPayment)
-  async refund(refund: PayloadOf<typeof RefundPayment>, { em, outbox }: MessageContext): Promise<void> {
-    const outcome = await this.billing.refundPayment(refund, em);
+  async refund(refund: PayloadOf<typeof RefundPayment>, { tx, outbox }: MessageContext): Promise<void> {
+    const outcome = await this.billing.refundPayment(tx, refund);
     await outbox.add(PaymentRefunded, { orderId: refund.orderId, ...outcome }, { key: refund.orderId });
   }
 }

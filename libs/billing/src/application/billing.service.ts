@@ -1,15 +1,13 @@
-import { InjectModuleDataSource, runIdempotent } from '@app/platform';
+import { InjectModuleDb, type ModuleDb, type Tx, runIdempotent } from '@app/platform';
 import { Injectable } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
 import type { PaymentDeclined } from '../contracts';
 import { AccountAlreadyOpen, BalanceLimitExceeded, UnknownAccount } from '../domain/errors';
 import * as ledger from '../domain/ledger';
-import type { LedgerEntry } from '../domain/ledger';
-import { centsFromDb } from '../persistence/cents';
-import { AccountRecord, JournalEntryRecord, PaymentRecord, PostingRecord } from '../persistence';
-import type { DeclineReason } from '../persistence/payment.record';
+import type { EntryKind, LedgerEntry } from '../domain/ledger';
+import { BillingSql as Sql, type DeclineReason, type PaymentRow } from '../persistence';
+import { centsFromDb, nullableCents } from '../persistence/cents';
 
 export interface AccountView {
   customerId: string;
@@ -44,52 +42,44 @@ export interface LedgerVerification {
   totalDebitsCents: number;
   totalCreditsCents: number;
   unbalancedEntries: string[];
+  /** Customer accounts whose kept balance differs from the sum of their postings (always empty unless tampered with). */
+  driftedAccounts: string[];
 }
 
 /**
- * Billing's use cases. Every entry that touches a customer account first locks that account's row, so
- * entries on one account are serialised and a capture's balance check cannot race another capture.
- * capturePayment and refundPayment take an optional EntityManager so they can join a message handler's
- * transaction; they are idempotent per order.
+ * Billing's use cases. Every entry that touches a customer account first locks that account's row, so entries on
+ * one account are serialised and a capture's balance check cannot race another capture. capturePayment and
+ * refundPayment run in the caller's transaction (a message handler's), after the order's payment lock; they are
+ * idempotent per order.
  */
 @Injectable()
 export class BillingService {
-  constructor(@InjectModuleDataSource('billing') private readonly db: DataSource) {}
+  constructor(@InjectModuleDb('billing') private readonly db: ModuleDb) {}
 
   async openAccount(customerId: string): Promise<AccountView> {
-    const inserted = await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(AccountRecord)
-      .values({ id: ledger.customerAccountId(customerId), customerId })
-      .orIgnore()
-      .returning('id')
-      .execute();
-    if ((inserted.raw as unknown[]).length === 0) throw new AccountAlreadyOpen(customerId);
+    const rows = await this.db.query(Sql.openAccount, [ledger.customerAccountId(customerId), customerId]);
+    if (rows.length === 0) throw new AccountAlreadyOpen(customerId);
     return { customerId, balanceCents: 0 };
   }
 
   async getAccount(customerId: string): Promise<AccountView> {
-    const [row]: { net: string }[] = await this.db.query(
-      `SELECT coalesce(sum(p.amount_cents), 0) AS net FROM accounts a LEFT JOIN postings p ON p.account_id = a.id WHERE a.id = $1 GROUP BY a.id`,
-      [ledger.customerAccountId(customerId)],
-    );
+    const [row] = await this.db.query<{ posted_cents: string }>(Sql.account, [ledger.customerAccountId(customerId)]);
     if (!row) throw new UnknownAccount(customerId);
-    return { customerId, balanceCents: ledger.customerBalance(centsFromDb(row.net)) };
+    return { customerId, balanceCents: ledger.customerBalance(centsFromDb(row.posted_cents)) };
   }
 
   /**
    * Credits the customer's account once per idempotency key: repeating the key with the same customer
    * and amount returns the first result; with anything else it is refused (see runIdempotent).
    */
-  async deposit(customerId: string, amountCents: number, idempotencyKey: string): Promise<{ balanceCents: number }> {
-    const request = { scope: 'billing.deposit', key: idempotencyKey, request: { customerId, amountCents } };
-    const response = await runIdempotent(this.db, request, async (em) => {
+  async deposit(customerId: string, amountCents: number, idempotencyKey: string, principal?: string): Promise<{ balanceCents: number }> {
+    const request = { scope: 'billing.deposit', key: idempotencyKey, request: { customerId, amountCents }, principal };
+    const response = await runIdempotent(this.db, request, async (tx) => {
       const entry = ledger.depositEntry(uuidv7(), customerId, amountCents);
-      if (!(await this.lockAccount(em, customerId))) throw new UnknownAccount(customerId);
-      const balanceCents = await this.balanceOf(em, customerId);
+      const balanceCents = await this.lockAccount(tx, customerId);
+      if (balanceCents === null) throw new UnknownAccount(customerId);
       if (ledger.exceedsBalanceLimit(balanceCents, amountCents)) throw new BalanceLimitExceeded(customerId, ledger.MAX_BALANCE_CENTS);
-      await this.post(em, entry);
+      post(tx, entry);
       return { status: 201, body: { balanceCents: balanceCents + amountCents } };
     });
     return response.body;
@@ -99,152 +89,120 @@ export class BillingService {
    * Takes the order's amount from the customer's account, or declines without posting anything.
    * Repeating it for the same order returns the first outcome; after a refund of the order it declines with CANCELLED.
    */
-  async capturePayment(input: CapturePaymentInput, em?: EntityManager): Promise<CaptureOutcome> {
+  async capturePayment(tx: Tx, input: CapturePaymentInput): Promise<CaptureOutcome> {
     const { orderId, customerId, amountCents } = input;
     const entry = ledger.captureEntry(uuidv7(), customerId, orderId, amountCents); // validates the amount up front
-    return this.inTransaction(em, async (tx) => {
-      await this.lockOrder(tx, orderId);
-      const payments = tx.getRepository(PaymentRecord);
-      const existing = await payments.findOneBy({ orderId });
-      if (existing) return outcomeOf(existing);
-
-      if (!(await this.lockAccount(tx, customerId))) {
-        const detail = `Customer '${customerId}' has no account, so nothing was taken. Open one with POST /billing/accounts, deposit, then order again.`;
-        return this.decline(tx, input, 'NO_ACCOUNT', detail);
-      }
-      const balanceCents = await this.balanceOf(tx, customerId);
-      const decision = ledger.decideCapture(balanceCents, amountCents);
-      if (!decision.ok) {
-        const detail =
-          `The balance of '${customerId}' is ${balanceCents} cents, ${decision.shortByCents} short of the ${amountCents} to pay, so nothing was taken. ` +
-          `Deposit at least ${decision.shortByCents} cents, then order again.`;
-        return this.decline(tx, input, 'INSUFFICIENT_FUNDS', detail);
-      }
-      await this.post(tx, entry);
-      await payments.insert({ orderId, status: 'CAPTURED', customerId, amountCents, captureEntryId: entry.id });
-      return { outcome: 'captured', entryId: entry.id, amountCents };
-    });
+    tx.execute(Sql.lockOrder, [orderId]);
+    const found = tx.query<PaymentRow>(Sql.payment, [orderId]);
+    const balance = this.lockAccount(tx, customerId);
+    const [[existing], balanceCents] = await Promise.all([found, balance]);
+    if (existing) return outcomeOf(existing);
+    if (balanceCents === null) {
+      const detail = `Customer '${customerId}' has no account, so nothing was taken. Open one with POST /billing/accounts, deposit, then order again.`;
+      return decline(tx, input, 'NO_ACCOUNT', detail);
+    }
+    const decision = ledger.decideCapture(balanceCents, amountCents);
+    if (!decision.ok) {
+      const detail =
+        `The balance of '${customerId}' is ${balanceCents} cents, ${decision.shortByCents} short of the ${amountCents} to pay, so nothing was taken. ` +
+        `Deposit at least ${decision.shortByCents} cents, then order again.`;
+      return decline(tx, input, 'INSUFFICIENT_FUNDS', detail);
+    }
+    post(tx, entry);
+    tx.execute(Sql.insertPayment, [orderId, 'CAPTURED', customerId, amountCents, null, null, null, entry.id]);
+    return { outcome: 'captured', entryId: entry.id, amountCents };
   }
 
   /**
    * Gives a captured payment back with an entry that reverses the capture. When nothing was captured it
    * leaves a VOIDED tombstone, so a capture arriving later is declined. Repeating it returns the same result.
    */
-  async refundPayment(input: RefundPaymentInput, em?: EntityManager): Promise<RefundOutcome> {
+  async refundPayment(tx: Tx, input: RefundPaymentInput): Promise<RefundOutcome> {
     const { orderId, reason } = input;
-    return this.inTransaction(em, async (tx) => {
-      await this.lockOrder(tx, orderId);
-      const payments = tx.getRepository(PaymentRecord);
-      const payment = await payments.findOneBy({ orderId });
-      if (!payment) {
-        await payments.insert({ orderId, status: 'VOIDED', refundReason: reason });
-        return { refundedCents: 0, entryId: null };
-      }
-      if (payment.status === 'REFUNDED') return { refundedCents: payment.amountCents!, entryId: payment.refundEntryId };
-      if (payment.status !== 'CAPTURED') return { refundedCents: 0, entryId: null }; // DECLINED or VOIDED: nothing was taken
+    tx.execute(Sql.lockOrder, [orderId]);
+    const [payment] = await tx.query<PaymentRow>(Sql.payment, [orderId]);
+    if (!payment) {
+      tx.execute(Sql.insertPayment, [orderId, 'VOIDED', null, null, null, null, reason, null]);
+      return { refundedCents: 0, entryId: null };
+    }
+    const amount = nullableCents(payment.amount_cents) ?? 0;
+    if (payment.status === 'REFUNDED') return { refundedCents: amount, entryId: payment.refund_entry_id };
+    if (payment.status !== 'CAPTURED') return { refundedCents: 0, entryId: null }; // DECLINED or VOIDED: nothing was taken
 
-      await this.lockAccount(tx, payment.customerId!);
-      const refund = ledger.reversalOf(uuidv7(), await this.loadEntry(tx, payment.captureEntryId!));
-      await this.post(tx, refund);
-      await payments.update({ orderId }, { status: 'REFUNDED', refundEntryId: refund.id, refundReason: reason });
-      return { refundedCents: payment.amountCents!, entryId: refund.id };
-    });
+    const [, captured] = await Promise.all([this.lockAccount(tx, payment.customer_id!), loadEntry(tx, payment.capture_entry_id!)]);
+    const refund = ledger.reversalOf(uuidv7(), captured);
+    post(tx, refund);
+    tx.execute(Sql.refunded, [orderId, refund.id, reason]);
+    return { refundedCents: amount, entryId: refund.id };
   }
 
-  /** Checks the whole ledger: every entry sums to zero with at least two postings, and so do all postings together. */
+  /** Checks the whole ledger: every entry sums to zero with at least two postings, so do all postings together, and every kept balance equals its postings. */
   async verifyLedger(): Promise<LedgerVerification> {
-    // One statement, so every figure comes from the same snapshot.
-    const [row]: { entries: string; postings: string; debits: string; credits: string; unbalanced: string[] }[] = await this.db.query(`
-      SELECT (SELECT count(*) FROM journal_entries) AS entries,
-             count(*) AS postings,
-             coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0) AS debits,
-             coalesce(-sum(amount_cents) FILTER (WHERE amount_cents < 0), 0) AS credits,
-             (SELECT coalesce(array_agg(id::text ORDER BY id), '{}') FROM (
-                SELECT e.id FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
-                GROUP BY e.id HAVING count(p.entry_id) < 2 OR coalesce(sum(p.amount_cents), 0) <> 0) AS u) AS unbalanced
-        FROM postings`);
+    const [row] = await this.db.query<{
+      entries: string;
+      postings: string;
+      debits: string;
+      credits: string;
+      unbalanced: string[];
+      drifted: string[];
+    }>(Sql.verifyLedger);
     const totalDebitsCents = centsFromDb(row.debits);
     const totalCreditsCents = centsFromDb(row.credits);
     return {
-      balanced: row.unbalanced.length === 0 && totalDebitsCents === totalCreditsCents,
+      balanced: row.unbalanced.length === 0 && totalDebitsCents === totalCreditsCents && row.drifted.length === 0,
       entries: Number(row.entries),
       postings: Number(row.postings),
       totalDebitsCents,
       totalCreditsCents,
       unbalancedEntries: row.unbalanced,
+      driftedAccounts: row.drifted,
     };
   }
 
-  private async decline(tx: EntityManager, input: CapturePaymentInput, reason: DeclineReason, detail: string): Promise<CaptureOutcome> {
-    await tx.getRepository(PaymentRecord).insert({ ...input, status: 'DECLINED', declineReason: reason, declineDetail: detail });
-    return { outcome: 'declined', reason, detail };
-  }
-
-  /** Serialises capture and refund of one order, including the first one, before any payments row exists. */
-  private async lockOrder(tx: EntityManager, orderId: string): Promise<void> {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`billing.payment:${orderId}`]);
-  }
-
-  /** Locks the customer's account row until commit; false when there is no such account. */
-  private async lockAccount(tx: EntityManager, customerId: string): Promise<boolean> {
-    const account = await tx
-      .getRepository(AccountRecord)
-      .findOne({ where: { id: ledger.customerAccountId(customerId) }, lock: { mode: 'pessimistic_write' } });
-    return account !== null;
-  }
-
-  /** Derived from the postings, never stored. */
-  private async balanceOf(tx: EntityManager, customerId: string): Promise<number> {
-    const [row]: { net: string }[] = await tx.query(`SELECT coalesce(sum(amount_cents), 0) AS net FROM postings WHERE account_id = $1`, [
-      ledger.customerAccountId(customerId),
-    ]);
-    return ledger.customerBalance(centsFromDb(row.net));
-  }
-
-  private async post(tx: EntityManager, entry: LedgerEntry): Promise<void> {
-    await tx
-      .getRepository(JournalEntryRecord)
-      .insert({ id: entry.id, kind: entry.kind, orderId: entry.orderId, reversesEntryId: entry.reversesEntryId });
-    await tx
-      .getRepository(PostingRecord)
-      .insert(entry.postings.map((p) => ({ entryId: entry.id, accountId: p.accountId, amountCents: p.amountCents })));
-  }
-
-  private async loadEntry(tx: EntityManager, id: string): Promise<LedgerEntry> {
-    const entry = await tx.getRepository(JournalEntryRecord).findOneByOrFail({ id });
-    const postings = await tx.getRepository(PostingRecord).find({ where: { entryId: id }, order: { accountId: 'ASC' } });
-    return {
-      id: entry.id,
-      kind: entry.kind,
-      orderId: entry.orderId,
-      reversesEntryId: entry.reversesEntryId,
-      postings: postings.map((p) => ({ accountId: p.accountId, amountCents: p.amountCents })),
-    };
-  }
-
-  private inTransaction<T>(em: EntityManager | undefined, work: (em: EntityManager) => Promise<T>): Promise<T> {
-    if (!em) return this.db.transaction(work);
-    // Outside a transaction the row and order locks would be released after each statement.
-    if (!em.queryRunner?.isTransactionActive) {
-      throw new Error('Pass the EntityManager of an active transaction (the one dataSource.transaction(em => ...) gives you), or none.');
-    }
-    return work(em);
+  /** Locks the customer's account row until commit; resolves with its balance, or null when there is no such account. */
+  private async lockAccount(tx: Tx, customerId: string): Promise<number | null> {
+    tx.execute(Sql.lockAccount, [ledger.customerAccountId(customerId)]);
+    const [row] = await tx.query<{ posted_cents: string }>(Sql.account, [ledger.customerAccountId(customerId)]);
+    return row ? ledger.customerBalance(centsFromDb(row.posted_cents)) : null;
   }
 }
 
+function decline(tx: Tx, input: CapturePaymentInput, reason: DeclineReason, detail: string): CaptureOutcome {
+  tx.execute(Sql.insertPayment, [input.orderId, 'DECLINED', input.customerId, input.amountCents, reason, detail, null, null]);
+  return { outcome: 'declined', reason, detail };
+}
+
+function post(tx: Tx, entry: LedgerEntry): void {
+  tx.execute(Sql.insertEntry, [entry.id, entry.kind, entry.orderId, entry.reversesEntryId]);
+  tx.execute(Sql.insertPostings, [entry.id, entry.postings.map((p) => p.accountId), entry.postings.map((p) => p.amountCents)]);
+}
+
+async function loadEntry(tx: Tx, id: string): Promise<LedgerEntry> {
+  const entry = tx.query<{ id: string; kind: EntryKind; order_id: string | null; reverses_entry_id: string | null }>(Sql.entry, [id]);
+  const postings = tx.query<{ account_id: string; amount_cents: string }>(Sql.entryPostings, [id]);
+  const [[e], rows] = await Promise.all([entry, postings]);
+  return {
+    id: e.id,
+    kind: e.kind,
+    orderId: e.order_id,
+    reversesEntryId: e.reverses_entry_id,
+    postings: rows.map((p) => ({ accountId: p.account_id, amountCents: centsFromDb(p.amount_cents) })),
+  };
+}
+
 /** The answer to a repeated capture: the first outcome, or CANCELLED once the order was refunded or voided. */
-function outcomeOf(payment: PaymentRecord): CaptureOutcome {
+function outcomeOf(payment: PaymentRow): CaptureOutcome {
   switch (payment.status) {
     case 'CAPTURED':
-      return { outcome: 'captured', entryId: payment.captureEntryId!, amountCents: payment.amountCents! };
+      return { outcome: 'captured', entryId: payment.capture_entry_id!, amountCents: centsFromDb(payment.amount_cents!) };
     case 'DECLINED':
-      return { outcome: 'declined', reason: payment.declineReason!, detail: payment.declineDetail ?? '' };
+      return { outcome: 'declined', reason: payment.decline_reason!, detail: payment.decline_detail ?? '' };
     case 'REFUNDED':
     case 'VOIDED':
       return {
         outcome: 'declined',
         reason: 'CANCELLED',
-        detail: `The payment of order ${payment.orderId} was cancelled (${payment.refundReason ?? 'no reason given'}) before this capture, so nothing was taken.`,
+        detail: `The payment of order ${payment.order_id} was cancelled (${payment.refund_reason ?? 'no reason given'}) before this capture, so nothing was taken.`,
       };
   }
 }

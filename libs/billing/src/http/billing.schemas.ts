@@ -20,4 +20,6 @@ export const LedgerVerificationSchema = z.object({
   totalDebitsCents: z.number().int(),
   totalCreditsCents: z.number().int(),
   unbalancedEntries: z.array(z.uuid()),
+  /** Customer accounts whose kept balance differs from the sum of their postings. */
+  driftedAccounts: z.array(z.string()),
 });

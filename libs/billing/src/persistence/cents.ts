@@ -1,5 +1,3 @@
-import type { ValueTransformer } from 'typeorm';
-
 /**
  * pg returns bigint columns as strings. Amounts and balances are capped far below 2^53, so they convert
  * exactly; a value that does not is a bug, and failing beats silently rounding money.
@@ -10,8 +8,6 @@ export function centsFromDb(value: string | number | bigint): number {
   return cents;
 }
 
-/** Column transformer for bigint cents. */
-export const bigintCents: ValueTransformer = {
-  to: (value: number | null | undefined) => value,
-  from: (value: string | null) => (value === null ? null : centsFromDb(value)),
-};
+export function nullableCents(value: string | number | null): number | null {
+  return value === null ? null : centsFromDb(value);
+}

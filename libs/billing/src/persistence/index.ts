@@ -1,15 +1,16 @@
-import { idempotencyKeysMigration, messagingMigrations } from '@app/platform';
-import { AccountRecord } from './account.record';
-import { JournalEntryRecord } from './journal-entry.record';
+import { idempotencyKeysMigrations, messagingMigrations } from '@app/platform';
 import { CreateBilling1732700000000 } from './migrations/1732700000000-create-billing';
-import { PaymentRecord } from './payment.record';
-import { PostingRecord } from './posting.record';
+import { AccountBalances1732700000020 } from './migrations/1732700000020-account-balances';
 
-export { AccountRecord, JournalEntryRecord, PaymentRecord, PostingRecord };
+export { BillingSql, type DeclineReason, type PaymentRow, type PaymentStatus } from './billing.sql';
 
-/** Billing's schema, role and tables. Migrations are listed in the order they apply. */
+/** Billing's schema, roles and tables. Migrations are listed in the order they apply. */
 export const billingDatabase = {
   name: 'billing',
-  entities: [AccountRecord, JournalEntryRecord, PostingRecord, PaymentRecord],
-  migrations: [CreateBilling1732700000000, idempotencyKeysMigration(1732700000001), ...messagingMigrations(1732700000010)],
+  migrations: [
+    CreateBilling1732700000000,
+    ...idempotencyKeysMigrations(1732700000001),
+    ...messagingMigrations(1732700000010),
+    AccountBalances1732700000020,
+  ],
 };

@@ -23,8 +23,8 @@ export class InventoryHandlers {
   constructor(private readonly inventory: InventoryService) {}
 
   @HandleMessage(ReserveStock)
-  async reserve({ orderId, lines }: PayloadOf<typeof ReserveStock>, { em, outbox }: MessageContext): Promise<void> {
-    const outcome = await this.inventory.reserve(orderId, lines, em);
+  async reserve({ orderId, lines }: PayloadOf<typeof ReserveStock>, { tx, outbox }: MessageContext): Promise<void> {
+    const outcome = await this.inventory.reserve(tx, orderId, lines);
     if (outcome.ok) {
       const totalCents = outcome.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
       await outbox.add(StockReserved, { orderId, lines: outcome.lines, totalCents }, { key: orderId });
@@ -35,20 +35,20 @@ export class InventoryHandlers {
   }
 
   @HandleMessage(ReleaseStock)
-  async release({ orderId }: PayloadOf<typeof ReleaseStock>, { em, outbox }: MessageContext): Promise<void> {
-    await this.inventory.release(orderId, em);
+  async release({ orderId }: PayloadOf<typeof ReleaseStock>, { tx, outbox }: MessageContext): Promise<void> {
+    await this.inventory.release(tx, orderId);
     await outbox.add(StockReleased, { orderId }, { key: orderId });
   }
 
   @HandleMessage(CommitStock)
-  async commit({ orderId }: PayloadOf<typeof CommitStock>, { em, outbox }: MessageContext): Promise<void> {
-    await this.inventory.commit(orderId, em);
+  async commit({ orderId }: PayloadOf<typeof CommitStock>, { tx, outbox }: MessageContext): Promise<void> {
+    await this.inventory.commit(tx, orderId);
     await outbox.add(StockCommitted, { orderId }, { key: orderId });
   }
 
   @HandleMessage(ReturnStock)
-  async returnStock({ orderId }: PayloadOf<typeof ReturnStock>, { em, outbox }: MessageContext): Promise<void> {
-    await this.inventory.returnStock(orderId, em);
+  async returnStock({ orderId }: PayloadOf<typeof ReturnStock>, { tx, outbox }: MessageContext): Promise<void> {
+    await this.inventory.returnStock(tx, orderId);
     await outbox.add(StockReturned, { orderId }, { key: orderId });
   }
 }

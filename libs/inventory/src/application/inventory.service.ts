@@ -1,11 +1,9 @@
-import { InjectModuleDataSource } from '@app/platform';
+import { InjectModuleDb, type ModuleDb, type Tx } from '@app/platform';
 import { Injectable } from '@nestjs/common';
-import { In, type DataSource, type EntityManager } from 'typeorm';
-import { UnknownReservation, SkuAlreadyExists, StockLimitExceeded, UnknownSku } from '../domain/errors';
+import { SkuAlreadyExists, StockLimitExceeded, UnknownReservation, UnknownSku } from '../domain/errors';
 import * as stock from '../domain/stock';
 import type { RequestedLine, ReservationOutcome, ReservationStatus, ReservedLine, StockItem } from '../domain/stock';
-import { ItemRecord } from '../persistence/item.record';
-import { ReservationRecord } from '../persistence/reservation.record';
+import { InventorySql as Sql, type ItemRow, type ReservationRow, toStockItem } from '../persistence';
 
 export interface NewItem {
   sku: string;
@@ -21,141 +19,103 @@ export interface ReservationView {
 }
 
 /**
- * Inventory's use cases. Methods that other steps of a larger flow call (reserve, release, commit,
- * returnStock) take an optional EntityManager so they can join a message handler's transaction.
+ * Inventory's use cases. The steps of the order saga (reserve, release, commit, returnStock) run in the caller's
+ * transaction (a message handler's), first taking the order's reservation lock, so one order's steps never overlap.
  */
 @Injectable()
 export class InventoryService {
-  constructor(@InjectModuleDataSource('inventory') private readonly db: DataSource) {}
+  constructor(@InjectModuleDb('inventory') private readonly db: ModuleDb) {}
 
   async createItem(input: NewItem): Promise<StockItem> {
-    const inserted = await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(ItemRecord)
-      .values({ sku: input.sku, name: input.name, priceCents: input.priceCents, available: input.quantity, reserved: 0 })
-      .orIgnore()
-      .returning('*')
-      .execute();
-    if ((inserted.raw as unknown[]).length === 0) throw new SkuAlreadyExists(input.sku);
-    return this.getItem(input.sku);
+    const [row] = await this.db.query<ItemRow>(Sql.insertItem, [input.sku, input.name, input.priceCents, input.quantity]);
+    if (!row) throw new SkuAlreadyExists(input.sku);
+    return toStockItem(row);
   }
 
   async getItem(sku: string): Promise<StockItem> {
-    const item = await this.db.getRepository(ItemRecord).findOneBy({ sku });
-    if (!item) throw new UnknownSku(sku);
-    return toStockItem(item);
+    const [row] = await this.db.query<ItemRow>(Sql.item, [sku]);
+    if (!row) throw new UnknownSku(sku);
+    return toStockItem(row);
   }
 
   async restock(sku: string, quantity: number): Promise<StockItem> {
-    return this.db.transaction(async (em) => {
-      const [item] = await this.lockItems(em, [sku]);
-      if (!item) throw new UnknownSku(sku);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<ItemRow>(Sql.lockItems, [[sku]]);
+      if (!row) throw new UnknownSku(sku);
       let next: StockItem;
       try {
-        next = stock.restock(item, quantity);
+        next = stock.restock(toStockItem(row), quantity);
       } catch (error) {
         throw new StockLimitExceeded((error as Error).message);
       }
-      await em.getRepository(ItemRecord).update({ sku }, { available: next.available });
+      tx.execute(Sql.restock, [sku, next.available]);
       return next;
     });
   }
 
   /** Reserves all lines for the order or none. Repeating it for the same order returns the first outcome's reservation. */
-  async reserve(orderId: string, lines: RequestedLine[], em?: EntityManager): Promise<ReservationOutcome> {
-    return this.inTransaction(em, async (tx) => {
-      const existing = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
-      if (existing?.status === 'RELEASED') return { ok: false, shortages: [], released: true };
-      if (existing) return { ok: true, items: [], lines: existing.lines };
-      const items = await this.lockItems(
-        tx,
-        lines.map((l) => l.sku),
-      );
-      const outcome = stock.reserve(items, lines);
-      if (!outcome.ok) return outcome;
-      await this.saveLevels(tx, outcome.items);
-      await tx.getRepository(ReservationRecord).insert({ orderId, status: 'RESERVED', lines: outcome.lines });
-      return outcome;
-    });
+  async reserve(tx: Tx, orderId: string, lines: RequestedLine[]): Promise<ReservationOutcome> {
+    tx.execute(Sql.lockOrder, [orderId]);
+    const existing = tx.query<ReservationRow>(Sql.lockReservation, [orderId]);
+    const items = tx.query<ItemRow>(Sql.lockItems, [[...new Set(lines.map((l) => l.sku))].sort()]);
+    const [[reservation], locked] = await Promise.all([existing, items]);
+    if (reservation?.status === 'RELEASED') return { ok: false, shortages: [], released: true };
+    if (reservation) return { ok: true, items: [], lines: reservation.lines };
+    const outcome = stock.reserve(locked.map(toStockItem), lines);
+    if (!outcome.ok) return outcome;
+    saveLevels(tx, outcome.items);
+    tx.execute(Sql.insertReservation, [orderId, 'RESERVED', JSON.stringify(outcome.lines)]);
+    return outcome;
   }
 
   /** Gives a reservation's stock back. A no-op if already released; refused once committed. */
-  release(orderId: string, em?: EntityManager): Promise<ReservationView> {
-    return this.transition(orderId, 'RELEASED', stock.release, em);
+  release(tx: Tx, orderId: string): Promise<ReservationView> {
+    return this.transition(tx, orderId, 'RELEASED', stock.release);
   }
 
   /** The confirmed order takes its reserved stock. */
-  commit(orderId: string, em?: EntityManager): Promise<ReservationView> {
-    return this.transition(orderId, 'COMMITTED', stock.commit, em);
+  commit(tx: Tx, orderId: string): Promise<ReservationView> {
+    return this.transition(tx, orderId, 'COMMITTED', stock.commit);
   }
 
   /** A confirmed order was cancelled: its stock comes back to availability. */
-  returnStock(orderId: string, em?: EntityManager): Promise<ReservationView> {
-    return this.transition(orderId, 'RETURNED', stock.returnToStock, em);
+  returnStock(tx: Tx, orderId: string): Promise<ReservationView> {
+    return this.transition(tx, orderId, 'RETURNED', stock.returnToStock);
   }
 
   async getReservation(orderId: string): Promise<ReservationView> {
-    const r = await this.db.getRepository(ReservationRecord).findOneBy({ orderId });
+    const [r] = await this.db.query<ReservationRow>(Sql.reservation, [orderId]);
     if (!r) throw new UnknownReservation(orderId);
-    return { orderId: r.orderId, status: r.status, lines: r.lines };
+    return { orderId: r.order_id, status: r.status, lines: r.lines };
   }
 
   private async transition(
+    tx: Tx,
     orderId: string,
     to: ReservationStatus,
     apply: (items: StockItem[], lines: ReservedLine[]) => StockItem[],
-    em?: EntityManager,
   ): Promise<ReservationView> {
-    return this.inTransaction(em, async (tx) => {
-      const reservation = await tx.getRepository(ReservationRecord).findOne({ where: { orderId }, lock: { mode: 'pessimistic_write' } });
-      if (!reservation && to === 'RELEASED') {
-        // A release can overtake its reserve (a saga that timed out). Leave a tombstone so the late reserve is refused.
-        await tx
-          .createQueryBuilder()
-          .insert()
-          .into(ReservationRecord)
-          .values({ orderId, status: 'RELEASED', lines: [] })
-          .orIgnore()
-          .execute();
-        return { orderId, status: 'RELEASED', lines: [] };
-      }
-      if (!reservation) throw new UnknownReservation(orderId);
-      if (reservation.status === to) return { orderId, status: to, lines: reservation.lines };
-      if (!stock.canTransition(reservation.status, to)) {
-        throw new Error(`Reservation of order ${orderId} is ${reservation.status} and cannot become ${to}`);
-      }
-      const items = await this.lockItems(
-        tx,
-        reservation.lines.map((l) => l.sku),
-      );
-      await this.saveLevels(tx, apply(items, reservation.lines));
-      await tx.getRepository(ReservationRecord).update({ orderId }, { status: to });
-      return { orderId, status: to, lines: reservation.lines };
-    });
-  }
-
-  /** Row locks in sku order, so two reservations touching the same items queue instead of deadlocking. */
-  private async lockItems(em: EntityManager, skus: string[]): Promise<StockItem[]> {
-    const unique = [...new Set(skus)].sort();
-    if (unique.length === 0) return [];
-    const rows = await em
-      .getRepository(ItemRecord)
-      .find({ where: { sku: In(unique) }, order: { sku: 'ASC' }, lock: { mode: 'pessimistic_write' } });
-    return rows.map(toStockItem);
-  }
-
-  private async saveLevels(em: EntityManager, items: StockItem[]): Promise<void> {
-    for (const item of items) {
-      await em.getRepository(ItemRecord).update({ sku: item.sku }, { available: item.available, reserved: item.reserved });
+    tx.execute(Sql.lockOrder, [orderId]);
+    const found = tx.query<ReservationRow>(Sql.lockReservation, [orderId]);
+    const items = tx.query<ItemRow>(Sql.lockReservedItems, [orderId]);
+    const [[reservation], locked] = await Promise.all([found, items]);
+    if (!reservation && to === 'RELEASED') {
+      // A release can overtake its reserve (a saga that timed out). Leave a tombstone so the late reserve is refused.
+      tx.execute(Sql.insertReservation, [orderId, 'RELEASED', '[]']);
+      return { orderId, status: 'RELEASED', lines: [] };
     }
-  }
-
-  private inTransaction<T>(em: EntityManager | undefined, work: (em: EntityManager) => Promise<T>): Promise<T> {
-    return em ? work(em) : this.db.transaction(work);
+    if (!reservation) throw new UnknownReservation(orderId);
+    if (reservation.status === to) return { orderId, status: to, lines: reservation.lines };
+    if (!stock.canTransition(reservation.status, to)) {
+      throw new Error(`Reservation of order ${orderId} is ${reservation.status} and cannot become ${to}`);
+    }
+    saveLevels(tx, apply(locked.map(toStockItem), reservation.lines));
+    tx.execute(Sql.setReservationStatus, [orderId, to]);
+    return { orderId, status: to, lines: reservation.lines };
   }
 }
 
-function toStockItem(r: ItemRecord): StockItem {
-  return { sku: r.sku, name: r.name, priceCents: r.priceCents, available: r.available, reserved: r.reserved };
+function saveLevels(tx: Tx, items: StockItem[]): void {
+  if (items.length === 0) return;
+  tx.execute(Sql.saveLevels, [items.map((i) => i.sku), items.map((i) => i.available), items.map((i) => i.reserved)]);
 }

@@ -37,7 +37,7 @@ export function deadlineKey(orderId: string): string {
 /** The outbox of the step's transaction (a handler's `ctx.outbox`, or the orders outbox bound to a request's transaction). */
 export interface SagaOutbox {
   add(contract: MessageContract, payload: unknown, options: SendOptions): Promise<unknown>;
-  withdrawScheduled(key: string): Promise<number>;
+  withdrawScheduled(key: string): unknown;
 }
 
 /**
@@ -52,7 +52,7 @@ export async function publishStep(
 ): Promise<void> {
   if (!outcome.changed) return;
   const newDeadline = outcome.messages.some((m) => m.contract === OrderStepDeadline);
-  if (newDeadline || outcome.order.saga.deadlineAt === null) await outbox.withdrawScheduled(deadlineKey(outcome.order.id));
+  if (newDeadline || outcome.order.saga.deadlineAt === null) outbox.withdrawScheduled(deadlineKey(outcome.order.id));
   for (const m of outcome.messages) await outbox.add(m.contract, m.payload, m.options);
 }
 

@@ -10,54 +10,54 @@ import { OrdersService, type SagaOutcome } from './orders.service';
  * The replies and timers that move the order saga on. Each runs in one orders transaction together with its
  * inbox row; the saga's next messages go out through orders' outbox in that same transaction.
  */
-@MessageConsumer('orders', { batchable: true })
+@MessageConsumer('orders')
 @Injectable()
 export class OrdersHandlers {
   constructor(private readonly orders: OrdersService) {}
 
   @HandleMessage(StockReserved)
   onStockReserved(p: PayloadOf<typeof StockReserved>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onStockReserved(ctx.em, p));
+    return send(ctx, this.orders.onStockReserved(ctx.tx, p));
   }
 
   @HandleMessage(StockReservationFailed)
   onStockReservationFailed(p: PayloadOf<typeof StockReservationFailed>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onStockReservationFailed(ctx.em, p));
+    return send(ctx, this.orders.onStockReservationFailed(ctx.tx, p));
   }
 
   @HandleMessage(PaymentCaptured)
   onPaymentCaptured(p: PayloadOf<typeof PaymentCaptured>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onPaymentCaptured(ctx.em, p));
+    return send(ctx, this.orders.onPaymentCaptured(ctx.tx, p));
   }
 
   @HandleMessage(PaymentDeclined)
   onPaymentDeclined(p: PayloadOf<typeof PaymentDeclined>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onPaymentDeclined(ctx.em, p));
+    return send(ctx, this.orders.onPaymentDeclined(ctx.tx, p));
   }
 
   @HandleMessage(StockReleased)
   onStockReleased(p: PayloadOf<typeof StockReleased>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onStockReleased(ctx.em, p));
+    return send(ctx, this.orders.onStockReleased(ctx.tx, p));
   }
 
   @HandleMessage(StockCommitted)
   onStockCommitted(p: PayloadOf<typeof StockCommitted>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onStockCommitted(ctx.em, p));
+    return send(ctx, this.orders.onStockCommitted(ctx.tx, p));
   }
 
   @HandleMessage(PaymentRefunded)
   onPaymentRefunded(p: PayloadOf<typeof PaymentRefunded>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onPaymentRefunded(ctx.em, p));
+    return send(ctx, this.orders.onPaymentRefunded(ctx.tx, p));
   }
 
   @HandleMessage(StockReturned)
   onStockReturned(p: PayloadOf<typeof StockReturned>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onStockReturned(ctx.em, p));
+    return send(ctx, this.orders.onStockReturned(ctx.tx, p));
   }
 
   @HandleMessage(OrderStepDeadline)
   onDeadline(p: PayloadOf<typeof OrderStepDeadline>, ctx: MessageContext): Promise<void> {
-    return send(ctx, this.orders.onDeadline(ctx.em, p));
+    return send(ctx, this.orders.onDeadline(ctx.tx, p));
   }
 }
 

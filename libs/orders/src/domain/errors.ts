@@ -11,11 +11,5 @@ export class UnknownOrder extends Error {
   }
 }
 
-export class OrderAlreadyExists extends Error {
-  constructor(readonly orderId: string) {
-    super(`An order with id ${orderId} already exists. Place a new order with a new id.`);
-  }
-}
-
 /** The order breaks a domain rule (no lines, a bad quantity, ...). */
 export class InvalidOrder extends Error {}

@@ -16,7 +16,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { type OrderAccepted, OrderRequests } from '../application/order-requests';
 import { OrdersService, type OrderView } from '../application/orders.service';
-import { InvalidOrder, OrderAlreadyExists, UnknownOrder } from '../domain/errors';
+import { InvalidOrder, UnknownOrder } from '../domain/errors';
 import { OrderIdSchema, OrderViewSchema, type PlaceOrderBody, PlaceOrderSchema } from './orders.schemas';
 
 const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']) });
@@ -78,7 +78,6 @@ function reply(res: Response, response: StoredResponse<OrderAccepted>): OrderAcc
 
 function toProblem(error: unknown): never {
   if (error instanceof UnknownOrder) throw Problem.notFound('unknown-order', error.message);
-  if (error instanceof OrderAlreadyExists) throw Problem.conflict('order-exists', error.message);
   if (error instanceof InvalidOrder) throw Problem.unprocessable('invalid-order', `The order is invalid: ${error.message}.`);
   throw error;
 }

@@ -1,13 +1,16 @@
-import { idempotencyKeysMigration, messagingMigrations } from '@app/platform';
+import { idempotencyKeysMigrations, messagingMigrations } from '@app/platform';
 import { CreateOrders1732800000000 } from './migrations/1732800000000-create-orders';
-import { OrderHistoryRecord } from './order-history.record';
-import { OrderRecord } from './order.record';
+import { GrantOrdersRuntime1732800000020 } from './migrations/1732800000020-grant-orders-runtime';
 
-export { OrderHistoryRecord, OrderRecord };
+export { type HistoryRow, type OrderRow, OrdersSql, toOrder } from './orders.sql';
 
-/** Orders' schema, role and tables. Migrations are listed in the order they apply. */
+/** Orders' schema, roles and tables. Migrations are listed in the order they apply. */
 export const ordersDatabase = {
   name: 'orders',
-  entities: [OrderRecord, OrderHistoryRecord],
-  migrations: [CreateOrders1732800000000, idempotencyKeysMigration(1732800000001), ...messagingMigrations(1732800000010)],
+  migrations: [
+    CreateOrders1732800000000,
+    ...idempotencyKeysMigrations(1732800000001),
+    ...messagingMigrations(1732800000010),
+    GrantOrdersRuntime1732800000020,
+  ],
 };

@@ -25,6 +25,20 @@ export const AppConfigSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/app' })
     .optional(),
+  /**
+   * An admin connection (may create roles and schemas): with it the app provisions and migrates its modules at start.
+   * Without it (production), the app connects with module credentials only; `npm run migrate` does the rest.
+   */
+  DATABASE_ADMIN_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL, e.g. postgres://admin:secret@db:5432/app' })
+    .optional(),
+  /** Prefix of the module roles (names are cluster-wide). Default: the database name. */
+  DB_ROLE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,23}$/, 'must be 1–24 lower-case letters, digits or underscores, starting with a letter')
+    .optional(),
+  /** Database connections this process may hold in all: one for the relays' presence, the rest shared by its modules. */
+  DB_CONNECTIONS: z.coerce.number().int().min(2).max(200).default(12),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
   /** Secret from which each module's database role password is derived. Required in production. */

@@ -4,8 +4,10 @@ import { EmbeddedPostgresServer } from './embedded-postgres-server';
 
 /** The PostgreSQL server the app uses: the one in DATABASE_URL, or an embedded one it owns. */
 export interface DatabaseServer {
-  /** Admin connection to the application database. */
-  readonly adminUrl: string;
+  /** The application database (host, port, name); modules connect to it with their own roles. */
+  readonly url: string;
+  /** An admin connection to it, when the app may provision and migrate (embedded, or DATABASE_ADMIN_URL). */
+  readonly adminUrl?: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
 }
@@ -17,19 +19,19 @@ const EMBEDDED_DATABASE = 'monolith';
  * passes its own URL, database and folder, so it never shares the monolith's embedded server.
  */
 export async function startDatabaseServer(
-  config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR' | 'EMBEDDED_PG_PORT'>,
+  config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR' | 'EMBEDDED_PG_PORT'> & { DATABASE_ADMIN_URL?: string },
   database = EMBEDDED_DATABASE,
   folder = 'postgres',
 ): Promise<DatabaseServer> {
   if (config.DATABASE_URL) {
-    return { adminUrl: config.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
+    return { url: config.DATABASE_URL, adminUrl: config.DATABASE_ADMIN_URL, embedded: false, stop: () => Promise.resolve() };
   }
   const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/${folder}`, port: config.EMBEDDED_PG_PORT });
   await server.start();
   const url = new URL(server.adminUrl);
   await ensureDatabase(url.toString(), database);
   url.pathname = `/${database}`;
-  return { adminUrl: url.toString(), embedded: true, stop: () => server.stop() };
+  return { url: url.toString(), adminUrl: url.toString(), embedded: true, stop: () => server.stop() };
 }
 
 /** Creates the database if it is missing (CREATE DATABASE has no IF NOT EXISTS). */

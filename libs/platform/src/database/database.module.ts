@@ -1,40 +1,51 @@
 import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { type DatabaseConnectionSettings, type ModuleDatabaseDefinition, openModuleDataSource } from './module-data-source';
+import { type DatabaseConnectionSettings, type ModuleDatabaseDefinition, isModuleReady, openModuleDb } from './module-database';
+import type { ModuleDb } from './module-db';
 
 /** Injection token of the platform's connection settings. */
 export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
 
-/** Injection token of one module's DataSource. */
-export function dataSourceToken(module: string): string {
-  return `DataSource:${module}`;
+/** Injection token of one module's database (its ModuleDb). */
+export function moduleDbToken(module: string): string {
+  return `ModuleDb:${module}`;
 }
 
-/** Inject the calling module's own DataSource: `constructor(@InjectModuleDataSource('billing') ds: DataSource)`. */
-export const InjectModuleDataSource = (module: string) => Inject(dataSourceToken(module));
+/** Inject the calling module's own database: `constructor(@InjectModuleDb('billing') db: ModuleDb)`. */
+export const InjectModuleDb = (module: string) => Inject(moduleDbToken(module));
 
-/** Every module DataSource opened in this process, for health checks and orderly shutdown. */
+/** Every module database opened in this process, for health checks and orderly shutdown. */
 @Injectable()
-export class ModuleDataSources implements OnApplicationShutdown {
-  private readonly logger = new Logger(ModuleDataSources.name);
-  private readonly sources = new Map<string, DataSource>();
+export class ModuleDatabases implements OnApplicationShutdown {
+  private readonly logger = new Logger(ModuleDatabases.name);
+  private readonly dbs = new Map<string, { db: ModuleDb; def: ModuleDatabaseDefinition }>();
 
-  add(module: string, dataSource: DataSource): void {
-    this.sources.set(module, dataSource);
+  add(db: ModuleDb, def: ModuleDatabaseDefinition): void {
+    this.dbs.set(db.module, { db, def });
   }
 
-  entries(): [string, DataSource][] {
-    return [...this.sources.entries()];
+  get(module: string): ModuleDb | undefined {
+    return this.dbs.get(module)?.db;
+  }
+
+  modules(): string[] {
+    return [...this.dbs.keys()].sort();
+  }
+
+  /** Per module: whether it answers and has no pending migration. */
+  async readiness(): Promise<Record<string, boolean>> {
+    const result: Record<string, boolean> = {};
+    for (const [module, { db, def }] of this.dbs) result[module] = await isModuleReady(db, def).catch(() => false);
+    return result;
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
-      this.entries().map(async ([module, ds]) => {
-        if (ds.isInitialized) await ds.destroy();
-        this.logger.log(`Closed the ${module} connection pool`);
+      [...this.dbs.values()].map(async ({ db }) => {
+        await db.pool.end();
+        this.logger.log(`Closed the ${db.module} connection pool`);
       }),
     );
-    this.sources.clear();
+    this.dbs.clear();
   }
 }
 
@@ -45,31 +56,31 @@ export class DatabaseModule {
   static forRoot(settings: DatabaseConnectionSettings): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: DATABASE_SETTINGS, useValue: settings }, ModuleDataSources],
-      exports: [DATABASE_SETTINGS, ModuleDataSources],
+      providers: [{ provide: DATABASE_SETTINGS, useValue: settings }, ModuleDatabases],
+      exports: [DATABASE_SETTINGS, ModuleDatabases],
     };
   }
 
-  /** Used by a business module: its own schema, role, entities and migrations, migrated on start. */
+  /** Used by a business module: its own schema and roles, migrated on start when an admin connection is configured. */
   static forModule(def: ModuleDatabaseDefinition): DynamicModule {
     return {
       module: ModuleDatabaseHost,
       providers: [
         {
-          provide: dataSourceToken(def.name),
-          inject: [DATABASE_SETTINGS, ModuleDataSources],
-          useFactory: async (settings: DatabaseConnectionSettings, registry: ModuleDataSources) => {
-            const ds = await openModuleDataSource(settings, def);
-            registry.add(def.name, ds);
-            return ds;
+          provide: moduleDbToken(def.name),
+          inject: [DATABASE_SETTINGS, ModuleDatabases],
+          useFactory: async (settings: DatabaseConnectionSettings, registry: ModuleDatabases) => {
+            const db = await openModuleDb(settings, def);
+            registry.add(db, def);
+            return db;
           },
         },
       ],
-      exports: [dataSourceToken(def.name)],
+      exports: [moduleDbToken(def.name)],
     };
   }
 }
 
-/** Host of one module's DataSource provider (a separate class so forModule() calls don't merge with forRoot()). */
+/** Host of one module's database provider (a separate class so forModule() calls don't merge with forRoot()). */
 @Module({})
 export class ModuleDatabaseHost {}

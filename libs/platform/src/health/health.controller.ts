@@ -1,10 +1,9 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
-import { ModuleDataSources } from '../database/database.module';
-import { isModuleReady } from '../database/module-data-source';
+import { ModuleDatabases } from '../database/database.module';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly dataSources: ModuleDataSources) {}
+  constructor(private readonly databases: ModuleDatabases) {}
 
   /** The process is up and serving HTTP. */
   @Get('live')
@@ -16,21 +15,13 @@ export class HealthController {
   /** Every module's database answers and has no pending migration. */
   @Get('ready')
   async ready(): Promise<{ status: 'ready'; modules: Record<string, 'ready'> }> {
-    const modules: Record<string, string> = {};
-    let ready = true;
-    for (const [name, ds] of this.dataSources.entries()) {
-      const ok = await isModuleReady(ds).catch(() => false);
-      modules[name] = ok ? 'ready' : 'not ready';
-      ready &&= ok;
-    }
-    if (!ready) {
+    const readiness = await this.databases.readiness();
+    const failing = Object.entries(readiness).filter(([, ok]) => !ok);
+    if (failing.length > 0) {
       throw new ServiceUnavailableException(
-        `Not ready: ${Object.entries(modules)
-          .filter(([, s]) => s !== 'ready')
-          .map(([m]) => m)
-          .join(', ')} cannot reach its database or has pending migrations.`,
+        `Not ready: ${failing.map(([m]) => m).join(', ')} cannot reach its database or has pending migrations.`,
       );
     }
-    return { status: 'ready', modules: modules as Record<string, 'ready'> };
+    return { status: 'ready', modules: Object.fromEntries(Object.keys(readiness).map((m) => [m, 'ready' as const])) };
   }
 }

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from '../config/app-config';
 import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
 import { configureHttp } from '../http/configure-http';
-import { type BullMqMessagingOptions, connectBullMq } from '../messaging/bullmq/bullmq-messaging';
-import { assertRedisReachable } from '../messaging/bullmq/redis';
+import { type BullMqMessagingOptions, connectBullMq } from '../messaging/transports/bullmq/bullmq-messaging';
+import { assertRedisReachable } from '../messaging/transports/bullmq/redis';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
 
 /**
@@ -47,8 +47,11 @@ export interface HostPlacement {
   routes?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** What the platform needs from the configuration and the database server; `placement` switches BullMQ on. */
-export function platformOptions(config: AppConfig, database: DatabaseServer, placement?: HostPlacement): PlatformOptions {
+/**
+ * What the platform needs from the configuration and the database server; `placement` switches BullMQ on.
+ * `modules`: how many modules this host runs; they share DB_CONNECTIONS (one is the relays' presence connection).
+ */
+export function platformOptions(config: AppConfig, database: DatabaseServer, placement?: HostPlacement, modules = 1): PlatformOptions {
   const bullmq: BullMqMessagingOptions | undefined = placement && {
     ...placement,
     redisUrl: config.REDIS_URL,
@@ -57,7 +60,13 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
     lockMs: config.BULLMQ_LOCK_MS,
   };
   return {
-    database: { adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET },
+    database: {
+      url: database.url,
+      adminUrl: database.adminUrl,
+      roleSecret: config.MODULE_DB_SECRET,
+      rolePrefix: config.DB_ROLE_PREFIX,
+      poolSize: Math.max(1, Math.floor((config.DB_CONNECTIONS - 1) / Math.max(1, modules))),
+    },
     messaging: {
       adminToken: config.ADMIN_TOKEN,
       relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },
@@ -187,6 +196,10 @@ export interface ModuleServiceSettings {
   port: number;
   /** `<NAME>_DATABASE_URL`: the service's own database. Unset: an embedded PostgreSQL of its own. */
   databaseUrl?: string;
+  /** `<NAME>_DATABASE_ADMIN_URL`: an admin connection to it (provisions and migrates at start when set). */
+  databaseAdminUrl?: string;
+  /** `<NAME>_DB_ROLE_PREFIX`: role prefix on its own database (default DB_ROLE_PREFIX, else that database's name). */
+  rolePrefix?: string;
   /** `<NAME>_EMBEDDED_PG_PORT` (default EMBEDDED_PG_PORT + 1), data under DATA_DIR/<name>-postgres. */
   embeddedPgPort: number;
   /** PEER_HOSTS, default `monolith`: the hosts that get this service's messages. */
@@ -204,6 +217,8 @@ export function moduleServiceSettings(
   const schema = z.object({
     [`${prefix}_PORT`]: port.default(defaultPort),
     [`${prefix}_DATABASE_URL`]: AppConfigSchema.shape.DATABASE_URL,
+    [`${prefix}_DATABASE_ADMIN_URL`]: AppConfigSchema.shape.DATABASE_ADMIN_URL,
+    [`${prefix}_DB_ROLE_PREFIX`]: AppConfigSchema.shape.DB_ROLE_PREFIX,
     [`${prefix}_EMBEDDED_PG_PORT`]: port.default(config.EMBEDDED_PG_PORT + 1),
   });
   const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
@@ -216,6 +231,8 @@ export function moduleServiceSettings(
   return {
     port: parsed[`${prefix}_PORT`] as number,
     databaseUrl: parsed[`${prefix}_DATABASE_URL`] as string | undefined,
+    databaseAdminUrl: parsed[`${prefix}_DATABASE_ADMIN_URL`] as string | undefined,
+    rolePrefix: (parsed[`${prefix}_DB_ROLE_PREFIX`] as string | undefined) ?? config.DB_ROLE_PREFIX,
     embeddedPgPort: parsed[`${prefix}_EMBEDDED_PG_PORT`] as number,
     peers: config.PEER_HOSTS ?? ['monolith'],
   };
@@ -241,7 +258,12 @@ export async function startModuleService(definition: ModuleServiceDefinition): P
     );
   }
   const database = await startDatabaseServer(
-    { DATABASE_URL: settings.databaseUrl, DATA_DIR: config.DATA_DIR, EMBEDDED_PG_PORT: settings.embeddedPgPort },
+    {
+      DATABASE_URL: settings.databaseUrl,
+      DATABASE_ADMIN_URL: settings.databaseAdminUrl,
+      DATA_DIR: config.DATA_DIR,
+      EMBEDDED_PG_PORT: settings.embeddedPgPort,
+    },
     name,
     `${name}-postgres`,
   );
@@ -249,7 +271,9 @@ export async function startModuleService(definition: ModuleServiceDefinition): P
     name: `${name} service`,
     config,
     database,
-    module: HostModule.forRoot(platformOptions(config, database, placement), [definition.module]),
+    module: HostModule.forRoot(platformOptions({ ...config, DB_ROLE_PREFIX: settings.rolePrefix }, database, placement), [
+      definition.module,
+    ]),
     port: settings.port,
     placement,
     openApi: {

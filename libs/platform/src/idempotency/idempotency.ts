@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
+import { createHash } from 'node:crypto';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { z } from 'zod';
+import { grantToRuntime } from '../database/module-database';
+import { type ModuleDb, type Tx, statement } from '../database/module-db';
 import { Problem } from '../http/problem';
 
 /**
@@ -8,8 +10,11 @@ import { Problem } from '../http/problem';
  * - the first request with a key runs and its response is stored with the key, in the same transaction as its effects;
  * - a repeat with the same key and the same request gets the stored response, and nothing runs again;
  * - the same key with a different request is refused with 422;
- * - a repeat while the first is still running is refused with 409 (retry later).
- * Keys live in the owning module's schema (table `idempotency_keys`), so modules stay data-independent.
+ * - a repeat while the first is still running waits for it (up to the lock timeout) and then gets its response, or
+ *   409 (retry later) if it is still running after that.
+ * The key is claimed inside the work's transaction: a crash before the commit leaves nothing behind, so a retry runs
+ * at once. Keys live in the owning module's schema (table `idempotency_keys`), scoped by operation and, when the
+ * caller is authenticated, by principal, and are forgotten after their retention (24 h by default).
  */
 
 /** Header value: 1–255 visible ASCII characters; a structured-field string's quotes are removed. */
@@ -25,11 +30,13 @@ export const IdempotencyKeySchema = z
   );
 
 export interface IdempotentRequest {
-  /** Operation name, e.g. `billing.deposit`. Keys are unique per scope. */
+  /** Operation name, e.g. `billing.deposit`. Keys are unique per scope and principal. */
   scope: string;
   key: string;
   /** Anything that identifies the request's meaning (path params and body). */
   request: unknown;
+  /** The authenticated caller's stable id: one client's key never collides with another's. */
+  principal?: string;
 }
 
 export interface StoredResponse<B = unknown> {
@@ -37,65 +44,71 @@ export interface StoredResponse<B = unknown> {
   body: B;
 }
 
-/** How long a first request may run before a repeat may take over (a crashed process leaves its claim behind). */
-const CLAIM_LEASE_MS = 30_000;
-
-export async function runIdempotent<B>(
-  dataSource: DataSource,
-  req: IdempotentRequest,
-  work: (em: EntityManager) => Promise<StoredResponse<B>>,
-): Promise<StoredResponse<B>> {
-  const fingerprint = fingerprintOf(req.request);
-  const claim = randomUUID();
-  const claimed: { claim: string }[] = await dataSource.query(
-    `INSERT INTO idempotency_keys (scope, key, fingerprint, claim, claimed_until)
-     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
-     ON CONFLICT (scope, key) DO UPDATE SET claim = EXCLUDED.claim, claimed_until = EXCLUDED.claimed_until
-       WHERE idempotency_keys.response_status IS NULL AND idempotency_keys.claimed_until < now()
-         AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
-     RETURNING claim`,
-    [req.scope, req.key, fingerprint, claim, CLAIM_LEASE_MS / 1000],
-  );
-  if (claimed.length === 0) return replayOrRefuse<B>(dataSource, req, fingerprint);
-
-  try {
-    return await dataSource.transaction(async (em) => {
-      const response = await work(em);
-      const stored: unknown = await em.query(
-        `UPDATE idempotency_keys SET response_status = $4, response_body = $5, completed_at = now()
-          WHERE scope = $1 AND key = $2 AND claim = $3 AND response_status IS NULL RETURNING 1`,
-        [req.scope, req.key, claim, response.status, JSON.stringify(response.body ?? null)],
-      );
-      // Our lease ran out and a repeat took over: roll back our effects and let the repeat's stand.
-      if (returnedRows(stored).length === 0) throw inFlight(req.key);
-      return response;
-    });
-  } catch (error) {
-    // Nothing was applied: free the key so that a retry of the same request can run.
-    await dataSource.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND claim = $3 AND response_status IS NULL`, [
-      req.scope,
-      req.key,
-      claim,
-    ]);
-    throw error;
-  }
+export interface IdempotencyOptions {
+  /** How long a repeat waits for the first request to finish before it gets 409 (ms). */
+  lockTimeoutMs?: number;
+  /** How long the response is kept for repeats (ms). */
+  retentionMs?: number;
 }
 
-async function replayOrRefuse<B>(dataSource: DataSource, req: IdempotentRequest, fingerprint: string): Promise<StoredResponse<B>> {
-  const rows: { fingerprint: string; response_status: number | null; response_body: B }[] = await dataSource.query(
-    `SELECT fingerprint, response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-    [req.scope, req.key],
-  );
-  const row = rows[0];
-  if (!row) throw inFlight(req.key); // it was just released by a failed first attempt; retrying will run it
-  if (row.fingerprint !== fingerprint) {
-    throw Problem.unprocessable(
-      'idempotency-key-reused',
-      `The Idempotency-Key '${req.key}' was already used for a different request. Use a new key for a new request.`,
-    );
+export const DEFAULT_IDEMPOTENCY: Required<IdempotencyOptions> = { lockTimeoutMs: 5_000, retentionMs: 24 * 60 * 60_000 };
+
+const CLAIM = statement(`INSERT INTO idempotency_keys (scope, principal, key, fingerprint, expires_at)
+  VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')`);
+const STORE = statement(`UPDATE idempotency_keys SET response_status = $4, response_body = $5, completed_at = now()
+  WHERE scope = $1 AND principal = $2 AND key = $3`);
+const STORED = statement(`SELECT fingerprint, response_status, response_body, expires_at < now() AS expired
+  FROM idempotency_keys WHERE scope = $1 AND principal = $2 AND key = $3`);
+const FORGET = statement(`DELETE FROM idempotency_keys WHERE scope = $1 AND principal = $2 AND key = $3 AND expires_at < now()`);
+
+/**
+ * Runs `work` once per (scope, principal, key) in one transaction of `db`, together with the key's claim and its
+ * stored response. Happy path: one transaction, the claim pipelined ahead of the work.
+ */
+export async function runIdempotent<B>(
+  db: ModuleDb,
+  req: IdempotentRequest,
+  work: (tx: Tx) => Promise<StoredResponse<B>>,
+  options: IdempotencyOptions = {},
+): Promise<StoredResponse<B>> {
+  const { lockTimeoutMs, retentionMs } = { ...DEFAULT_IDEMPOTENCY, ...options };
+  const fingerprint = fingerprintOf(req.request);
+  const id = [req.scope, req.principal ?? '', req.key];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(
+        async (tx) => {
+          tx.execute(CLAIM, [...id, fingerprint, retentionMs]);
+          const response = await work(tx);
+          tx.execute(STORE, [...id, response.status, JSON.stringify(response.body ?? null)]);
+          return response;
+        },
+        { lockTimeoutMs },
+      );
+    } catch (error) {
+      const code = (error as { code?: string; constraint?: string }).code;
+      if (code === '55P03') throw inFlight(req.key); // the first is still running after the lock timeout
+      if (code !== '23505' || (error as { constraint?: string }).constraint !== 'idempotency_keys_pkey') throw error;
+    }
+    // The key was there, or arrived while we waited: answer from it.
+    const [row] = await db.query<{ fingerprint: string; response_status: number | null; response_body: B; expired: boolean }>(STORED, id);
+    if (row?.expired && attempt === 1) {
+      await db.query(FORGET, id); // past its retention: a new request
+      continue;
+    }
+    if (!row) {
+      if (attempt < 3) continue; // the first one rolled back just now: run this one
+      throw inFlight(req.key);
+    }
+    if (row.fingerprint !== fingerprint) {
+      throw Problem.unprocessable(
+        'idempotency-key-reused',
+        `The Idempotency-Key '${req.key}' was already used for a different request. Use a new key for a new request.`,
+      );
+    }
+    if (row.response_status === null) throw inFlight(req.key);
+    return { status: row.response_status, body: row.response_body };
   }
-  if (row.response_status === null) throw inFlight(req.key);
-  return { status: row.response_status, body: row.response_body };
 }
 
 function inFlight(key: string): Problem {
@@ -103,12 +116,6 @@ function inFlight(key: string): Problem {
     'idempotency-key-in-flight',
     `A request with Idempotency-Key '${key}' is still being processed. Retry in a moment to get its result.`,
   );
-}
-
-/** TypeORM's postgres driver returns `[rows, count]` for UPDATE/DELETE and plain rows otherwise. */
-export function returnedRows<T = unknown>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
 }
 
 export function fingerprintOf(value: unknown): string {
@@ -127,7 +134,27 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** The migration that creates `idempotency_keys` in a module's schema. Add it to the module's migrations. */
+/** Deletes keys past their retention, in batches; returns how many. */
+export async function pruneIdempotencyKeys(db: ModuleDb, batch = 1_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [{ n }] = await db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM "${db.module}".idempotency_keys WHERE ctid IN (
+         SELECT ctid FROM "${db.module}".idempotency_keys WHERE expires_at < now() LIMIT $1) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [batch],
+    );
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+/** The migrations of `idempotency_keys` in a module's schema. Add them to the module's migrations. */
+export function idempotencyKeysMigrations(timestamp: number): (new () => MigrationInterface)[] {
+  return [idempotencyKeysMigration(timestamp), scopedIdempotencyKeysMigration(timestamp + 1)];
+}
+
+/** The first version of `idempotency_keys` (kept: deployments have applied it under this name). */
 export function idempotencyKeysMigration(timestamp: number): new () => MigrationInterface {
   return class IdempotencyKeys implements MigrationInterface {
     name = `IdempotencyKeys${timestamp}`;
@@ -146,6 +173,27 @@ export function idempotencyKeysMigration(timestamp: number): new () => Migration
     }
     async down(q: QueryRunner): Promise<void> {
       await q.query(`DROP TABLE idempotency_keys`);
+    }
+  };
+}
+
+function scopedIdempotencyKeysMigration(timestamp: number): new () => MigrationInterface {
+  return class IdempotencyKeysScoped implements MigrationInterface {
+    name = `IdempotencyKeysScoped${timestamp}`;
+    async up(q: QueryRunner): Promise<void> {
+      // Claimed in the work's transaction now: no claim token, no claim lease. Scoped by principal; kept until expires_at.
+      await q.query(`DELETE FROM idempotency_keys WHERE response_status IS NULL`);
+      await q.query(`ALTER TABLE idempotency_keys DROP COLUMN claim, DROP COLUMN claimed_until,
+        ADD COLUMN principal text NOT NULL DEFAULT '', ADD COLUMN expires_at timestamptz NOT NULL DEFAULT now() + interval '24 hours'`);
+      await q.query(`ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey, ADD PRIMARY KEY (scope, principal, key)`);
+      await q.query(`CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)`);
+      await grantToRuntime(q, 'SELECT, INSERT, UPDATE, DELETE', 'idempotency_keys');
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`DROP INDEX idempotency_keys_expiry`);
+      await q.query(`ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey, ADD PRIMARY KEY (scope, key)`);
+      await q.query(`ALTER TABLE idempotency_keys DROP COLUMN principal, DROP COLUMN expires_at,
+        ADD COLUMN claim uuid NOT NULL DEFAULT gen_random_uuid(), ADD COLUMN claimed_until timestamptz NOT NULL DEFAULT now()`);
     }
   };
 }

@@ -4,27 +4,34 @@ import {
   Injectable,
   Module,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
-import type { DataSource } from 'typeorm';
-import { dataSourceToken } from '../database/database.module';
-import { MessageCatalog } from './catalog';
-import type { MessageContract } from './contract';
-import { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './admin.controller';
-import { DeadLetters, MessagingModules } from './dead-letters';
-import { HandlerRegistry, MessageDispatcher, subscriptionsOf } from './dispatcher';
-import { InProcessTransport } from './in-process-transport';
-import { Outbox, assertModuleName, outboxToken } from './outbox';
-import { OutboxRelay, type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './relay';
-import { MESSAGE_TRANSPORT, type MessageTransport } from './transport';
-import { BullMqPeers, type BullMqMessagingOptions, bullMqProviders } from './bullmq/bullmq-messaging';
-import { BullMqRoutingTransport } from './bullmq/bullmq-routing-transport';
+import { moduleDbToken } from '../database/database.module';
+import type { ModuleDb } from '../database/module-db';
+import { MessageCatalog } from './catalogue/catalog';
+import type { MessageContract } from './core/contract';
+import { DeliveryGate } from './core/delivery-gate';
+import { MessageDispatcher } from './core/dispatcher';
+import { HandlerRegistry, subscriptionsOf } from './core/handlers';
+import { Outbox, assertModuleName, outboxToken } from './core/outbox';
+import { RelayPresence } from './core/presence';
+import { OutboxRelay } from './core/relay';
+import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './core/relay-options';
+import { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './operations/admin.controller';
+import { DeadLetters, MessagingModules } from './operations/dead-letters';
+import { InProcessTransport } from './transports/in-process';
+import { MESSAGE_TRANSPORT, type MessageTransport } from './transports/transport';
+import { BullMqPeers, type BullMqMessagingOptions, bullMqProviders } from './transports/bullmq/bullmq-messaging';
+import { BullMqRoutingTransport } from './transports/bullmq/bullmq-routing-transport';
 
 export interface MessagingOptions {
-  /** Relay tuning: poll interval, batch size, concurrency, lease, retry (base, cap, attempts), retention windows. */
+  /** Relay tuning: poll interval, batch size, lease, retry (base, cap, attempts), suspects, retention windows. */
   relay?: RelayOptionsInput;
+  /** Deliveries running at once in this process, across modules (default 16). */
+  concurrency?: number;
   /** Carries messages from relays to consumers. Default: InProcessTransport (the local dispatcher). */
   transport?: (dispatcher: MessageDispatcher) => MessageTransport;
   /**
@@ -39,20 +46,28 @@ export interface MessagingOptions {
 /** Injection token of the resolved relay options. */
 export const RELAY_OPTIONS = Symbol('RELAY_OPTIONS');
 
-function dataSourceOf(moduleRef: ModuleRef, module: string): DataSource {
+function moduleDbOf(moduleRef: ModuleRef, module: string): ModuleDb {
   try {
-    return moduleRef.get<DataSource>(dataSourceToken(module), { strict: false });
+    return moduleRef.get<ModuleDb>(moduleDbToken(module), { strict: false });
   } catch {
     throw new Error(
-      `Messaging needs the '${module}' DataSource, which is not in this application. Import ` +
+      `Messaging needs the '${module}' database, which is not in this application. Import ` +
         `DatabaseModule.forModule({ name: '${module}', migrations: [...messagingMigrations(<timestamp>), ...] }) in the ${module} module.`,
     );
   }
 }
 
+function outboxOf(moduleRef: ModuleRef, module: string): Outbox {
+  try {
+    return moduleRef.get<Outbox>(outboxToken(module), { strict: false });
+  } catch {
+    throw new Error(`The '${module}' module handles messages but has no outbox: import MessagingModule.forModule('${module}', ...) in it.`);
+  }
+}
+
 /**
- * Finds `@MessageConsumer` providers and fills the subscription table; checks every consumer module has a
- * DataSource, and that a module's handlers are exactly the messages it declared it consumes (when it declared).
+ * Finds `@MessageConsumer` providers and fills the subscription table; checks every consumer module has a database,
+ * and that a module's handlers are exactly the messages it declared it consumes (when it declared).
  */
 @Injectable()
 export class MessageHandlerExplorer implements OnModuleInit {
@@ -69,7 +84,7 @@ export class MessageHandlerExplorer implements OnModuleInit {
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       for (const subscription of subscriptionsOf(instance)) this.registry.add(subscription);
     }
-    for (const module of this.registry.consumerModules()) dataSourceOf(this.moduleRef, module);
+    for (const module of this.registry.consumerModules()) moduleDbOf(this.moduleRef, module);
     for (const module of this.catalog.consumerDeclarations()) checkConsumes(module, this.catalog, this.registry);
   }
 }
@@ -96,6 +111,16 @@ function checkConsumes(module: string, catalog: MessageCatalog, registry: Handle
   );
 }
 
+/** The process's relay presence (owner lock + LISTEN), closed after every relay has drained. */
+@Injectable()
+export class RelayPresenceHost implements OnApplicationShutdown {
+  readonly presence = new RelayPresence();
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.presence.stop();
+  }
+}
+
 /** Runs one module's relay for the life of the application (provided as `relayToken(module)`). */
 export class OutboxRelayHost implements OnApplicationBootstrap, OnModuleDestroy {
   relay?: OutboxRelay;
@@ -103,15 +128,26 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnModuleDestroy 
   constructor(
     private readonly module: string,
     private readonly moduleRef: ModuleRef,
+    private readonly outbox: Outbox,
     private readonly transport: MessageTransport,
     private readonly options: RelayOptions,
     private readonly modules: MessagingModules,
+    private readonly gate: DeliveryGate,
+    private readonly presence: RelayPresenceHost,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const dataSource = dataSourceOf(this.moduleRef, this.module);
-    this.modules.add(this.module, dataSource);
-    this.relay = new OutboxRelay({ module: this.module, dataSource, transport: this.transport, options: this.options });
+    const db = moduleDbOf(this.moduleRef, this.module);
+    this.modules.add(db);
+    this.relay = new OutboxRelay({
+      module: this.module,
+      db,
+      outbox: this.outbox,
+      transport: this.transport,
+      gate: this.gate,
+      presence: this.presence.presence,
+      options: this.options,
+    });
     await this.relay.start();
   }
 
@@ -131,6 +167,7 @@ export class MessagingModule {
   /** Once per application: transport, dispatcher, handler discovery, relay options, dead letters and admin endpoints. */
   static forRoot(options: MessagingOptions = {}): DynamicModule {
     const relayOptions = resolveRelayOptions(options.relay);
+    const bullmq = options.bullmq;
     return {
       module: MessagingModule,
       global: true,
@@ -141,24 +178,29 @@ export class MessagingModule {
         { provide: MESSAGING_ADMIN_TOKEN, useValue: options.adminToken },
         { provide: HandlerRegistry, useValue: new HandlerRegistry() },
         { provide: MessageCatalog, useValue: new MessageCatalog() },
+        { provide: DeliveryGate, useValue: new DeliveryGate(options.concurrency ?? 16) },
+        RelayPresenceHost,
         MessagingModules,
         {
           provide: MessageDispatcher,
-          inject: [HandlerRegistry, ModuleRef, MessageCatalog],
-          useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef, catalog: MessageCatalog) =>
-            new MessageDispatcher(registry, (module) => dataSourceOf(moduleRef, module), undefined, catalog),
+          inject: [HandlerRegistry, ModuleRef],
+          useFactory: (registry: HandlerRegistry, moduleRef: ModuleRef) =>
+            new MessageDispatcher(
+              registry,
+              (module) => moduleDbOf(moduleRef, module),
+              (module) => outboxOf(moduleRef, module),
+            ),
         },
-        options.bullmq
+        bullmq
           ? {
               provide: MESSAGE_TRANSPORT,
-              inject: [MessageDispatcher, BullMqPeers, MessagingModules, HandlerRegistry],
-              useFactory: (dispatcher: MessageDispatcher, peers: BullMqPeers, modules: MessagingModules, registry: HandlerRegistry) =>
+              inject: [MessageDispatcher, BullMqPeers, MessagingModules],
+              useFactory: (dispatcher: MessageDispatcher, peers: BullMqPeers, modules: MessagingModules) =>
                 new BullMqRoutingTransport(
                   new InProcessTransport(dispatcher),
                   peers.clients,
                   (module) => modules.has(module),
-                  (type) => registry.subscriptionsFor(type).length > 0,
-                  Object.fromEntries(Object.entries(options.bullmq?.routes ?? {}).map(([peer, types]) => [peer, new Set(types)])),
+                  Object.fromEntries(Object.entries(bullmq.routes ?? {}).map(([peer, types]) => [peer, new Set(types)])),
                 ),
             }
           : {
@@ -166,18 +208,28 @@ export class MessagingModule {
               inject: [MessageDispatcher],
               useFactory: (dispatcher: MessageDispatcher) => options.transport?.(dispatcher) ?? new InProcessTransport(dispatcher),
             },
-        ...(options.bullmq ? bullMqProviders(options.bullmq, relayOptions) : []),
+        ...(bullmq ? bullMqProviders(bullmq, relayOptions) : []),
         { provide: DeadLetters, inject: [MessagingModules], useFactory: (modules: MessagingModules) => new DeadLetters(modules) },
         MessageHandlerExplorer,
         AdminTokenGuard,
       ],
-      exports: [RELAY_OPTIONS, HandlerRegistry, MessageCatalog, MessagingModules, MessageDispatcher, MESSAGE_TRANSPORT, DeadLetters],
+      exports: [
+        RELAY_OPTIONS,
+        HandlerRegistry,
+        MessageCatalog,
+        MessagingModules,
+        MessageDispatcher,
+        MESSAGE_TRANSPORT,
+        DeadLetters,
+        DeliveryGate,
+        RelayPresenceHost,
+      ],
     };
   }
 
   /**
    * In a business module: an injectable `Outbox` for `module` (`@InjectOutbox('billing')`) and its relay, started on
-   * application bootstrap and drained on shutdown. Needs MessagingModule.forRoot() and the module's DataSource
+   * application bootstrap and drained on shutdown. Needs MessagingModule.forRoot() and the module's database
    * (DatabaseModule.forModule) with messagingMigrations() among its migrations.
    */
   static forModule(
@@ -199,9 +251,16 @@ export class MessagingModule {
         },
         {
           provide: relayToken(module),
-          inject: [ModuleRef, MESSAGE_TRANSPORT, RELAY_OPTIONS, MessagingModules],
-          useFactory: (moduleRef: ModuleRef, transport: MessageTransport, options: RelayOptions, modules: MessagingModules) =>
-            new OutboxRelayHost(module, moduleRef, transport, options, modules),
+          inject: [ModuleRef, outboxToken(module), MESSAGE_TRANSPORT, RELAY_OPTIONS, MessagingModules, DeliveryGate, RelayPresenceHost],
+          useFactory: (
+            moduleRef: ModuleRef,
+            outbox: Outbox,
+            transport: MessageTransport,
+            options: RelayOptions,
+            modules: MessagingModules,
+            gate: DeliveryGate,
+            presence: RelayPresenceHost,
+          ) => new OutboxRelayHost(module, moduleRef, outbox, transport, options, modules, gate, presence),
         },
       ],
       exports: [outboxToken(module), relayToken(module)],

@@ -1,22 +1,30 @@
 // Shared setup of the messaging specs (not part of the public API).
 import type { LoggerService } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { openModuleDataSource } from '../database/module-data-source';
+import { openModuleDb } from '../database/module-database';
+import type { ModuleDb } from '../database/module-db';
 import { type TestDatabase, createTestDatabase } from '../testing/test-database';
-import { messagingMigrations } from './migrations';
-import type { RelayOptionsInput } from './relay';
+import { DeliveryGate } from './core/delivery-gate';
+import { MessageDispatcher } from './core/dispatcher';
+import type { HandlerRegistry } from './core/handlers';
+import { messagingMigrations } from './core/migrations';
+import { Outbox } from './core/outbox';
+import { RelayPresence } from './core/presence';
+import { OutboxRelay } from './core/relay';
+import type { RelayOptionsInput } from './core/relay-options';
+import { InProcessTransport } from './transports/in-process';
+import type { MessageTransport } from './transports/transport';
 
 export const MIGRATIONS_AT = 1_767_225_600_000;
 
-export function openMessagingModule(db: TestDatabase, name: string): Promise<DataSource> {
-  return openModuleDataSource(db.settings, { name, entities: [], migrations: messagingMigrations(MIGRATIONS_AT), poolSize: 12 });
+export function openMessagingModule(db: TestDatabase, name: string, poolSize = 8): Promise<ModuleDb> {
+  return openModuleDb({ ...db.settings, poolSize }, { name, migrations: messagingMigrations(MIGRATIONS_AT) });
 }
 
 export interface MessagingTestDatabase {
   db: TestDatabase;
-  alpha: DataSource;
-  beta: DataSource;
+  alpha: ModuleDb;
+  beta: ModuleDb;
 }
 
 /**
@@ -31,8 +39,8 @@ export function messagingTestDatabase(name: string): MessagingTestDatabase {
     t.beta = await openMessagingModule(t.db, 'beta');
   });
   afterAll(async () => {
-    await t.alpha?.destroy();
-    await t.beta?.destroy();
+    await t.alpha?.pool.end();
+    await t.beta?.pool.end();
     await t.db?.drop();
   });
   return t as MessagingTestDatabase;
@@ -42,10 +50,64 @@ export function messagingTestDatabase(name: string): MessagingTestDatabase {
 export const FAST: RelayOptionsInput = {
   pollIntervalMs: 10,
   batchSize: 50,
-  concurrency: 8,
   leaseMs: 10_000,
+  markDelayMs: 1,
   retry: { baseMs: 5, capMs: 20, maxAttempts: 5 },
 };
+
+/**
+ * The messaging of one process over alpha and beta: their outboxes, a dispatcher over `registry`, one delivery gate,
+ * one presence and a relay per module (started by `start`, stopped by `stop`).
+ */
+export class MessagingStack {
+  readonly gate: DeliveryGate;
+  readonly presence: RelayPresence;
+  readonly outboxes: Record<string, Outbox>;
+  readonly dispatcher: MessageDispatcher;
+  readonly transport: MessageTransport;
+  readonly relays: Record<string, OutboxRelay> = {};
+
+  constructor(
+    private readonly dbs: Record<string, ModuleDb>,
+    registry: HandlerRegistry,
+    private readonly options: { relay?: RelayOptionsInput; transport?: MessageTransport; logger?: LoggerService; slots?: number } = {},
+  ) {
+    this.gate = new DeliveryGate(options.slots ?? 8);
+    this.presence = new RelayPresence(options.logger);
+    this.outboxes = Object.fromEntries(Object.keys(dbs).map((m) => [m, new Outbox(m)]));
+    this.dispatcher = new MessageDispatcher(
+      registry,
+      (m) => this.dbs[m],
+      (m) => this.outboxes[m],
+      options.logger,
+    );
+    this.transport = options.transport ?? new InProcessTransport(this.dispatcher);
+  }
+
+  relay(module: string, overrides: RelayOptionsInput = {}): OutboxRelay {
+    this.relays[module] ??= new OutboxRelay({
+      module,
+      db: this.dbs[module],
+      outbox: this.outboxes[module],
+      transport: this.transport,
+      gate: this.gate,
+      presence: this.presence,
+      options: { ...FAST, ...this.options.relay, ...overrides },
+      logger: this.options.logger,
+    });
+    return this.relays[module];
+  }
+
+  async start(...modules: string[]): Promise<this> {
+    for (const m of modules) await this.relay(m).start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const relay of Object.values(this.relays)) await relay.stop();
+    await this.presence.stop();
+  }
+}
 
 export const PaymentRequested = {
   type: 'alpha.payment-requested.v1',

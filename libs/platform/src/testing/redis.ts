@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { pingRedis } from '../messaging/bullmq/redis';
+import { pingRedis } from '../messaging/transports/bullmq/redis';
 
 /** Set by the Jest global setup: the Redis the tests may use, or why there is none. */
 export const TEST_REDIS_ENV = 'MONOLITH_FIRST_TEST_REDIS_URL';

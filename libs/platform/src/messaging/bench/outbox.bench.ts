@@ -1,15 +1,17 @@
 /**
  * Outbox relay benchmark: `main()` prints a markdown table.
  *   (a) throughput: 20,000 messages over 1,000 keys committed up front, then the time from relay start until
- *       all are dispatched (in-process transport: every message gets its inbox row in a consumer transaction,
- *       and a trivial handler runs);
+ *       all are delivered (the backstop claim path: in-process transport, every message gets its inbox row in a
+ *       consumer transaction, and a trivial handler runs);
  *   (b) latency at a fixed offered load: 1,000 msg/s for 10 s, open loop (each commit starts at its scheduled
  *       time whether or not earlier ones finished, one transaction per message, 1,000 keys);
- *       commit-to-handler = handler start − the moment the producer's commit returned, in an HDR histogram (µs).
+ *       commit-to-handler = handler start − the moment the producer's commit returned, in an HDR histogram (µs);
+ *       this is the hand-off path: the relay runs, so each commit hands its message over at once.
  * Producer, relay and consumer share this process and the database, as in the monolith.
  * Uses DATABASE_URL (a server; a scratch database is created and dropped) or starts an embedded PostgreSQL
  * on a free port in a temporary directory. Options (environment): BENCH_MESSAGES, BENCH_KEYS, BENCH_RATE,
- * BENCH_SECONDS, BENCH_SKIP_LATENCY=1, BENCH_RELAY (JSON relay options), BENCH_POOL (pool size per module).
+ * BENCH_SECONDS, BENCH_SKIP_LATENCY=1, BENCH_RELAY (JSON relay options), BENCH_POOL (pool size per module),
+ * BENCH_SLOTS (deliveries at once).
  */
 import 'reflect-metadata';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,16 +21,20 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import * as hdr from 'hdr-histogram-js';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { EmbeddedPostgresServer } from '../../database/embedded-postgres-server';
-import { openModuleDataSource } from '../../database/module-data-source';
-import { HandlerRegistry, MessageDispatcher } from '../dispatcher';
-import { InProcessTransport } from '../in-process-transport';
-import { messagingMigrations } from '../migrations';
-import { Outbox } from '../outbox';
-import { OutboxRelay, type RelayOptionsInput } from '../relay';
+import { openModuleDb } from '../../database/module-database';
+import type { ModuleDb } from '../../database/module-db';
 import { freePort } from '../../testing/free-port';
+import { DeliveryGate } from '../core/delivery-gate';
+import { MessageDispatcher } from '../core/dispatcher';
+import { HandlerRegistry } from '../core/handlers';
+import { messagingMigrations } from '../core/migrations';
+import { Outbox } from '../core/outbox';
+import { RelayPresence } from '../core/presence';
+import { OutboxRelay } from '../core/relay';
+import type { RelayOptionsInput } from '../core/relay-options';
+import { InProcessTransport } from '../transports/in-process';
 
 const Tick = { type: 'bench.tick.v1', schema: z.object({ i: z.number().int() }) } as const;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -38,7 +44,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SKIP_LATENCY = process.env.BENCH_SKIP_LATENCY === '1';
 /** Relay options (JSON) over the defaults, e.g. BENCH_RELAY='{"concurrency":20}'; BENCH_POOL sets each module's pool size. */
 const RELAY = JSON.parse(process.env.BENCH_RELAY ?? '{}') as RelayOptionsInput;
-const POOL = process.env.BENCH_POOL ? Number(process.env.BENCH_POOL) : undefined;
+const POOL = process.env.BENCH_POOL ? Number(process.env.BENCH_POOL) : 5;
+const SLOTS = process.env.BENCH_SLOTS ? Number(process.env.BENCH_SLOTS) : 16;
 
 const quiet = {
   log: () => undefined,
@@ -49,24 +56,23 @@ const quiet = {
 };
 
 interface Bench {
-  producer: DataSource;
-  consumer: DataSource;
+  producer: ModuleDb;
+  consumer: ModuleDb;
   outbox: Outbox;
-  relay(onHandle: (i: number) => void): OutboxRelay;
+  relay(onHandle: (i: number) => void): { start(): Promise<void>; stop(): Promise<void> };
 }
 
 async function throughput(b: Bench): Promise<{ messages: number; seconds: number; perSecond: number }> {
   let handled = 0;
   for (let start = 0; start < MESSAGES; start += 500) {
-    await b.producer.transaction(async (em) => {
-      for (let i = start; i < Math.min(start + 500, MESSAGES); i++) await b.outbox.add(em, Tick, { i }, { key: `key-${i % KEYS}` });
+    await b.producer.transaction(async (tx) => {
+      for (let i = start; i < Math.min(start + 500, MESSAGES); i++) await b.outbox.add(tx, Tick, { i }, { key: `key-${i % KEYS}` });
     });
   }
   const relay = b.relay(() => handled++);
   const t0 = performance.now();
   await relay.start();
-  const pending = async () =>
-    (await b.producer.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox WHERE status = 'pending'`))[0].n;
+  const pending = async () => (await b.producer.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox`))[0].n;
   while ((await pending()) > 0) await sleep(10);
   const seconds = (performance.now() - t0) / 1000;
   await relay.stop();
@@ -120,7 +126,7 @@ async function latency(b: Bench): Promise<LatencyResult> {
       scheduled[n] = t0 + (n * 1000) / RATE;
       sends.push(
         b.producer
-          .transaction((em) => b.outbox.add(em, Tick, { i: n }, { key: `key-${n % KEYS}` }))
+          .transaction((tx) => b.outbox.add(tx, Tick, { i: n }, { key: `key-${n % KEYS}` }))
           .then(() => {
             committed[n] = performance.now();
             if (started[n] > 0) record(n);
@@ -144,52 +150,64 @@ export async function main(): Promise<void> {
   const server = await startServer();
   const admin = new Client({ connectionString: server.url });
   const dbName = `outbox_bench_${process.pid}`;
-  const opened: DataSource[] = [];
+  const opened: ModuleDb[] = [];
   try {
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${dbName}`);
     const url = new URL(server.url);
     url.pathname = `/${dbName}`;
-    const settings = { adminUrl: url.toString(), roleSecret: 'bench-secret' };
+    const settings = {
+      url: url.toString(),
+      adminUrl: url.toString(),
+      roleSecret: 'bench-secret',
+      rolePrefix: 'outbox_bench',
+      poolSize: POOL,
+    };
     const open = async (name: string) => {
-      const ds = await openModuleDataSource(settings, {
-        name,
-        entities: [],
-        migrations: messagingMigrations(1_767_225_600_000),
-        poolSize: POOL,
-      });
-      opened.push(ds);
-      return ds;
+      const db = await openModuleDb(settings, { name, migrations: messagingMigrations(1_767_225_600_000) });
+      opened.push(db);
+      return db;
     };
     const producer = await open('bench_orders');
     const consumer = await open('bench_billing');
+    const outbox = new Outbox('bench_orders');
+    const consumerOutbox = new Outbox('bench_billing');
     const bench: Bench = {
       producer,
       consumer,
-      outbox: new Outbox('bench_orders'),
+      outbox,
       relay: (onHandle) => {
         const registry = new HandlerRegistry().add({
           consumer: 'bench_billing:Bench.tick',
           module: 'bench_billing',
           contract: Tick,
           handle: (p) => onHandle(p.i),
-          batchable: true,
         });
-        const dispatcher = new MessageDispatcher(registry, (m) => (m === 'bench_billing' ? consumer : producer), quiet);
-        return new OutboxRelay({
+        const dispatcher = new MessageDispatcher(
+          registry,
+          (m) => (m === 'bench_billing' ? consumer : producer),
+          (m) => (m === 'bench_billing' ? consumerOutbox : outbox),
+          quiet,
+        );
+        const presence = new RelayPresence(quiet);
+        const relay = new OutboxRelay({
           module: 'bench_orders',
-          dataSource: producer,
+          db: producer,
+          outbox,
           transport: new InProcessTransport(dispatcher),
+          gate: new DeliveryGate(SLOTS),
+          presence,
           options: RELAY,
           logger: quiet,
         });
+        return { start: () => relay.start(), stop: async () => (await relay.stop(), await presence.stop()) };
       },
     };
     const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
     const t = await throughput(bench);
-    await producer.query('TRUNCATE outbox');
-    await consumer.query('TRUNCATE inbox');
+    await producer.query('DELETE FROM outbox');
+    await consumer.query('DELETE FROM inbox');
     if (SKIP_LATENCY)
       return void console.log(`throughput: ${t.messages} messages in ${t.seconds.toFixed(2)} s = ${Math.round(t.perSecond)} msg/s`);
     const l = await latency(bench);
@@ -200,11 +218,11 @@ export async function main(): Promise<void> {
       [
         `## Outbox relay benchmark`,
         ``,
-        `PostgreSQL ${version} (${server.embedded ? 'embedded, started by the benchmark' : 'DATABASE_URL'}), Node ${process.version}, relay options ${JSON.stringify({ batchSize: 200, concurrency: 10, deliveryBatchSize: 50, ...RELAY })}, pool ${POOL ?? 10} per module, in-process transport, ${os.cpus().length} CPUs.`,
+        `PostgreSQL ${version} (${server.embedded ? 'embedded, started by the benchmark' : 'DATABASE_URL'}), Node ${process.version}, relay options ${JSON.stringify(RELAY)}, ${SLOTS} deliveries at once, pool ${POOL} per module, in-process transport, ${os.cpus().length} CPUs.`,
         ``,
         `| Throughput | Messages | Keys | Seconds | Messages/s |`,
         `|---|---:|---:|---:|---:|`,
-        `| pre-committed backlog, until all dispatched | ${t.messages} | ${KEYS} | ${t.seconds.toFixed(2)} | ${Math.round(t.perSecond)} |`,
+        `| pre-committed backlog (backstop claim), until all delivered | ${t.messages} | ${KEYS} | ${t.seconds.toFixed(2)} | ${Math.round(t.perSecond)} |`,
         ``,
         `Latency at ${l.offered} msg/s offered for ${SECONDS} s (open loop), milliseconds:`,
         ``,
@@ -214,13 +232,17 @@ export async function main(): Promise<void> {
         row('scheduled send → handler start', l.scheduledToHandler),
         row('scheduled send → commit returned (producer)', l.commit),
         ``,
-        `${l.late} of ${l.commitToHandler.totalCount} handlers started before the producer saw its commit return (NOTIFY raced the commit acknowledgement); recorded as 0.`,
+        `${l.late} of ${l.commitToHandler.totalCount} handlers started before the producer saw its commit return (the hand-off ran before the producer's own continuation); recorded as 0.`,
         `Event loop delay during the run: p50 ${l.loopDelay.p50.toFixed(2)} ms, p99 ${l.loopDelay.p99.toFixed(2)} ms, max ${l.loopDelay.max.toFixed(2)} ms.`,
       ].join('\n'),
     );
   } finally {
-    for (const ds of opened) await ds.destroy().catch(() => undefined);
+    for (const db of opened) await db.pool.end().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    const roles = await admin
+      .query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'outbox\\_bench\\_%'`)
+      .catch(() => ({ rows: [] }));
+    for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`).catch(() => undefined);
     await admin.end().catch(() => undefined);
     await server.stop();
   }

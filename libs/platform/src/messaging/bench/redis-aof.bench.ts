@@ -15,9 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { createEnvelope } from '../envelope';
-import { BullMqClient } from '../bullmq/bullmq-client';
-import { producerConnection } from '../bullmq/redis';
+import { createEnvelope } from '../core/envelope';
+import { BullMqClient } from '../transports/bullmq/bullmq-client';
+import { producerConnection } from '../transports/bullmq/redis';
 import { freePort } from '../../testing/free-port';
 import { RedisServer, hasRedisServerBinary } from '../../testing/redis';
 

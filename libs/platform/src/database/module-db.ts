@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+
+/**
+ * A module's runtime access to its own schema: plain SQL over node-postgres, close to the database.
+ *
+ * Why not the ORM on this path: one order crosses seven transactions, and what they cost is round trips and
+ * statement parsing, not SQL. So every statement here is a named prepared statement (parsed and planned once per
+ * connection), and a transaction sends its statements in pipeline mode (node-postgres `pipeline: true`): nothing
+ * waits for an answer it does not need. `BEGIN`, the writes and `COMMIT` of a transaction that reads nothing travel
+ * in one round trip; a transaction that reads first (lock a row, decide, write) takes two.
+ */
+
+/** A statement with a stable name derived from its text (so two texts never share a name). */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+export function statement(text: string): Statement {
+  return { name: `mf_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
+}
+
+type Sql = Statement | string;
+
+function config(sql: Sql, values: readonly unknown[]) {
+  return typeof sql === 'string'
+    ? { text: sql, values: values as unknown[] }
+    : { name: sql.name, text: sql.text, values: values as unknown[] };
+}
+
+const BEGIN = statement('BEGIN ISOLATION LEVEL READ COMMITTED');
+const BEGIN_REPEATABLE_READ = statement('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+const COMMIT = statement('COMMIT');
+const LOCK_TIMEOUT = statement(`SELECT set_config('lock_timeout', $1, true)`);
+
+export interface TransactionOptions {
+  /** Fail a lock wait after this long (SQLSTATE 55P03) instead of the connection's default. */
+  lockTimeoutMs?: number;
+  /** A read-only snapshot: every statement sees the same committed state. */
+  readOnlySnapshot?: boolean;
+}
+
+/** One module's pool of connections, as that module's runtime role. */
+export class ModuleDb {
+  constructor(
+    readonly module: string,
+    readonly pool: Pool,
+  ) {}
+
+  /** The pool's connection string (the module's login role). */
+  get connectionString(): string | undefined {
+    return (this.pool as unknown as { options: { connectionString?: string } }).options.connectionString;
+  }
+
+  /** One statement on its own (autocommit). */
+  async query<R extends QueryResultRow = QueryResultRow>(sql: Sql, values: readonly unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(config(sql, values))).rows;
+  }
+
+  /**
+   * Runs `work` in one transaction (READ COMMITTED) on one connection and commits, or rolls back if `work` or any
+   * statement failed. Effects registered with `tx.afterCommit` run once the commit is acknowledged.
+   */
+  async transaction<T>(work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const client = await this.pool.connect();
+    const tx = new Tx(this.module, client);
+    let broken: Error | undefined;
+    // A connection that dies while checked out (server restart, idle-in-transaction timeout) reports here, not to the
+    // pool: its statements fail, and the client is thrown away on release.
+    const lost = (error: Error) => void (broken ??= error);
+    client.on('error', lost);
+    try {
+      tx.execute(options.readOnlySnapshot ? BEGIN_REPEATABLE_READ : BEGIN);
+      if (options.lockTimeoutMs !== undefined) tx.execute(LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`]);
+      const result = await work(tx);
+      await tx.commit();
+      tx.committed();
+      return result;
+    } catch (error) {
+      broken ??= await tx.rollback();
+      throw error;
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
+  }
+}
+
+/**
+ * An open transaction. `query` and `execute` send their statement at once, behind everything sent before (the
+ * server runs them in order); only `query` hands back rows. A statement that fails aborts the transaction: later
+ * ones fail too, and the commit throws the first failure.
+ */
+export class Tx {
+  private readonly inFlight: Promise<unknown>[] = [];
+  private failure?: { error: unknown };
+  private gate?: Promise<unknown>;
+  private readonly beforeCommitHooks: (() => void | Promise<void>)[] = [];
+  private readonly afterCommitHooks: (() => void)[] = [];
+  /** Per-transaction state of platform services (the outbox's pending messages), keyed by their owner. */
+  readonly attachments = new Map<object, unknown>();
+
+  constructor(
+    readonly module: string,
+    private readonly client: PoolClient,
+  ) {}
+
+  /** Sends a statement and resolves with its rows. */
+  query<R extends QueryResultRow = QueryResultRow>(sql: Sql, values: readonly unknown[] = []): Promise<R[]> {
+    const result = this.send<R>(sql, values);
+    if (!this.gate) return result;
+    const gated = this.gate.then(() => result);
+    gated.catch(() => undefined); // a caller that stops at an earlier failure need not await this one
+    return gated;
+  }
+
+  /** Sends a statement whose result nobody reads (a write); a failure surfaces at commit. */
+  execute(sql: Sql, values: readonly unknown[] = []): void {
+    this.send(sql, values).catch(() => undefined);
+  }
+
+  /**
+   * Reads resolve only after `condition` did, and reject with its error if it rejects. The dispatcher gates a
+   * handler's reads on its inbox row, sent first in the same round trip: a duplicate stops the handler at its
+   * first read instead of costing a round trip of its own.
+   */
+  gateReadsOn(condition: Promise<unknown>): void {
+    condition.catch(() => undefined);
+    this.gate = condition;
+  }
+
+  /** Runs just before COMMIT is sent (the outbox writes its messages then, in one statement). */
+  beforeCommit(hook: () => void | Promise<void>): void {
+    this.beforeCommitHooks.push(hook);
+  }
+
+  /** Runs once the commit is acknowledged; never if the transaction rolls back. Must not throw. */
+  afterCommit(hook: () => void): void {
+    this.afterCommitHooks.push(hook);
+  }
+
+  /** @internal */
+  async commit(): Promise<void> {
+    for (const hook of this.beforeCommitHooks) await hook();
+    const commit = this.send(COMMIT, []);
+    await Promise.allSettled(this.inFlight);
+    if (this.failure) throw this.failure.error;
+    await commit;
+  }
+
+  /** @internal */
+  committed(): void {
+    for (const hook of this.afterCommitHooks) hook();
+  }
+
+  /** @internal Waits for what was sent, then rolls back; returns the error that makes the connection unusable, if any. */
+  async rollback(): Promise<Error | undefined> {
+    await Promise.allSettled(this.inFlight);
+    try {
+      await this.client.query('ROLLBACK');
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  private send<R extends QueryResultRow>(sql: Sql, values: readonly unknown[]): Promise<R[]> {
+    const sent = this.client.query<R>(config(sql, values)).then(
+      (r) => r.rows,
+      (error: unknown) => {
+        // After the first failure PostgreSQL refuses the rest ("current transaction is aborted"): report the cause.
+        if (!this.failure) this.failure = { error };
+        throw isAbortedTransaction(error) ? this.failure.error : error;
+      },
+    );
+    sent.catch(() => undefined); // observed at commit (or by the caller); never an unhandled rejection
+    this.inFlight.push(sent);
+    return sent;
+  }
+}
+
+function isAbortedTransaction(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '25P02';
+}

@@ -1,0 +1,479 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import type { ModuleDb } from '../../database/module-db';
+import type { MessageTransport } from '../transports/transport';
+import type { DeliveryGate } from './delivery-gate';
+import type { Envelope } from './envelope';
+import { describeError, isDatabaseUnavailable, isNonRetryable, isTransportUnavailable } from './errors';
+import { type HandedOff, type Outbox, type OutboxCourier, assertModuleName } from './outbox';
+import type { RelayPresence } from './presence';
+import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions, retryDelayMs } from './relay-options';
+import { type RelayStatements, relayStatements } from './relay-sql';
+
+/** A message this relay holds the lease of, waiting in its key's line or being delivered. */
+interface Held {
+  seq: string;
+  envelope: Envelope;
+  /** Failed attempts recorded so far. */
+  attempts: number;
+  /** Claims since its last recorded outcome (a failure, a postponement), the current one included. */
+  claims: number;
+  soloRuns: number;
+}
+
+type Outcome = 'delivered' | 'dead' | 'stopped' | 'held';
+
+export interface OutboxRelayDeps {
+  module: string;
+  db: ModuleDb;
+  outbox: Outbox;
+  transport: MessageTransport;
+  gate: DeliveryGate;
+  presence: RelayPresence;
+  options?: RelayOptionsInput;
+  logger?: LoggerService;
+}
+
+/**
+ * Moves one module's committed outbox messages to its consumers, keeping each key in commit order.
+ *
+ * The way of a message: the producing transaction leases it to this relay in its own insert (see Outbox) and, once
+ * committed, hands it over here; it joins its key's line, and the head of every line is delivered through the
+ * transport (in process: the consumers' inbox transactions), as many lines at once as the delivery gate allows.
+ * Delivered messages are deleted in batches. Nothing polls and nothing is claimed on this path.
+ *
+ * The backstop, every `pollIntervalMs` (and on NOTIFY): take over the messages of relays that are gone (their
+ * presence lock is free) or whose lease ran out, retries that fell due, requeued dead letters, due timers; claim them
+ * with `FOR UPDATE SKIP LOCKED`, in seq order per key, and put them in the same lines. Every write is fenced by the
+ * lease owner, so several instances share one outbox.
+ *
+ * Failures: a message that fails is retried with backoff (or dead-lettered after the last attempt, or at once when
+ * non-retryable), and the rest of its key waits for it: its line is handed back to the backstop claim. A transport
+ * or database that is unavailable costs no attempt. A message claimed again and again without an outcome (the
+ * process died while delivering it) is delivered alone, and dead-lettered if the process dies of it alone too.
+ */
+export class OutboxRelay implements OutboxCourier {
+  readonly module: string;
+  readonly options: RelayOptions;
+  private readonly logger: LoggerService;
+  private readonly sql: RelayStatements;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  /** key → its line; the head is being delivered. */
+  private readonly lines = new Map<string, Held[]>();
+  private readonly running = new Set<Promise<void>>();
+  /** Keys whose message failed just now: hand-offs of them go to the backstop, which keeps the order. */
+  private readonly holds = new Map<string, number>();
+  private toDelete: string[] = [];
+  private markTimer?: NodeJS.Timeout;
+  private marking?: Promise<void>;
+  /** Leased to us but no longer in memory (the database failed under them): released once it answers again. */
+  private forgotten: string[] = [];
+
+  private loopDone?: Promise<void>;
+  private woken = false;
+  private wakeUp?: () => void;
+  private timer?: { at: number; handle: NodeJS.Timeout };
+  private pruneTimer?: NodeJS.Timeout;
+  private renewTimer?: NodeJS.Timeout;
+  private lastWarning = new Map<string, number>();
+
+  constructor(private readonly deps: OutboxRelayDeps) {
+    assertModuleName(deps.module);
+    this.module = deps.module;
+    this.options = resolveRelayOptions(deps.options);
+    this.logger = deps.logger ?? new Logger(`OutboxRelay:${deps.module}`);
+    this.sql = relayStatements(deps.module);
+  }
+
+  get owner(): string {
+    return this.deps.presence.owner;
+  }
+
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  carries(type: string): boolean {
+    return this.deps.transport.carries(type);
+  }
+
+  /** Messages waiting in memory or being delivered. */
+  get inFlight(): number {
+    let n = 0;
+    for (const line of this.lines.values()) n += line.length;
+    return n;
+  }
+
+  /** Announces itself (presence), starts the backstop loop and attaches to the outbox. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`The ${this.module} relay was already started; create a new OutboxRelay.`);
+    this.state = 'running';
+    await this.deps.presence.join(this.module, { connectionString: this.deps.db.connectionString }, () => this.wake());
+    this.deps.outbox.attach(this);
+    this.loopDone = this.loop();
+    this.schedulePrune();
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
+  }
+
+  /**
+   * Drains: takes nothing new, lets the deliveries in progress finish and records them, releases every lease it
+   * still holds (another instance takes over at once), then stops.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.deps.outbox.attach(undefined);
+    this.deps.presence.leave(this.module);
+    clearTimeout(this.pruneTimer);
+    clearInterval(this.renewTimer);
+    clearTimeout(this.timer?.handle);
+    this.wake();
+    await this.loopDone;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.flushMarks();
+    await this.deps.db.query(this.sql.releaseAll, [this.owner]).catch((error: unknown) => {
+      this.logger.warn(`Releasing leases on shutdown failed (${describeError(error)}); they are taken over once this process is gone.`);
+    });
+    this.lines.clear();
+    this.state = 'stopped';
+  }
+
+  /** The fast path: messages committed a moment ago, leased to us in their insert. */
+  handOff(messages: HandedOff[]): void {
+    if (this.state !== 'running') return; // still leased to us: released by stop()
+    const now = Date.now();
+    const release: string[] = [];
+    for (const m of messages) {
+      if ((this.holds.get(m.envelope.key) ?? 0) > now) release.push(m.seq);
+      else this.enqueue({ seq: m.seq, envelope: m.envelope, attempts: 0, claims: 1, soloRuns: 0 });
+    }
+    if (release.length > 0) void this.release(release);
+  }
+
+  /** Wake when a timer we know of falls due. */
+  wakeAt(at: number): void {
+    if (this.state !== 'running' || (this.timer && this.timer.at <= at)) return;
+    clearTimeout(this.timer?.handle);
+    this.timer = { at, handle: setTimeout(() => ((this.timer = undefined), this.wake()), Math.max(0, at - Date.now())) };
+  }
+
+  /** One backstop round: take over, claim, deliver, record. For tests and tools; do not mix with start(). */
+  async runOnce(): Promise<number> {
+    await this.deps.db.query(this.sql.breakDeadLeases, [this.owner]);
+    const { claimed } = await this.claim();
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.flushMarks();
+    return claimed;
+  }
+
+  private enqueue(message: Held): void {
+    const line = this.lines.get(message.envelope.key);
+    if (line) return void line.push(message);
+    this.lines.set(message.envelope.key, [message]);
+    this.startLine(message.envelope.key);
+  }
+
+  private startLine(key: string): void {
+    const line = this.lines.get(key);
+    if (!line || line.length === 0) return void this.lines.delete(key);
+    const head = line[0];
+    const run = this.deliverHead(head).then(
+      (outcome) => this.finished(key, outcome),
+      (error: unknown) => {
+        this.logger.error(`Delivering ${head.envelope.type} ${head.envelope.id} went wrong unexpectedly: ${describeError(error)}`);
+        this.finished(key, 'held');
+      },
+    );
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+
+  private finished(key: string, outcome: Outcome): void {
+    const line = this.lines.get(key);
+    if (!line) return;
+    line.shift();
+    if (outcome === 'held' || outcome === 'stopped') {
+      // The rest of the key must not overtake the head: back to the backstop claim, which keeps the order.
+      this.lines.delete(key);
+      if (outcome === 'held') {
+        this.holds.set(key, Date.now() + Math.max(1_000, this.options.pollIntervalMs * 2));
+        void this.release(line.map((m) => m.seq));
+      }
+      return;
+    }
+    this.startLine(key);
+  }
+
+  private async deliverHead(message: Held): Promise<Outcome> {
+    const suspect = message.claims >= this.options.suspectAfterClaims;
+    if (suspect && message.soloRuns >= this.options.maxSoloRuns) {
+      return this.deadLetter(
+        message,
+        `The process died while applying ${message.envelope.type} ${message.envelope.id} alone, ${message.soloRuns} time(s) ` +
+          `(claimed ${message.claims} times without an outcome): it most likely crashes the process (an exit or an out-of-memory in a handler).`,
+      );
+    }
+    const gate = this.deps.gate;
+    return suspect ? gate.solo(() => this.deliverAlone(message)) : gate.run(() => this.deliver(message));
+  }
+
+  /** Started, or driven by hand (runOnce): deliveries may go on. */
+  private get active(): boolean {
+    return this.state === 'running' || this.state === 'new';
+  }
+
+  private async deliverAlone(message: Held): Promise<Outcome> {
+    if (!this.active) return 'stopped';
+    const marked = await this.deps.db.query(this.sql.soloStart, [message.seq, this.owner]).catch(() => []);
+    if (marked.length === 0) return 'held'; // lease lost (or database away): the backstop sorts it out
+    this.logger.warn(
+      `Delivering ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) alone: it was claimed ${message.claims} ` +
+        `times without an outcome, so the process may have died of it.`,
+    );
+    return this.deliver(message);
+  }
+
+  private async deliver(message: Held): Promise<Outcome> {
+    if (!this.active) return 'stopped';
+    try {
+      await this.deps.transport.deliver(message.envelope);
+    } catch (error) {
+      if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) return this.postpone(message, error);
+      return this.recordFailure(message, error);
+    }
+    this.markDelivered(message.seq);
+    const hold = this.holds.get(message.envelope.key);
+    if (hold !== undefined) this.holds.delete(message.envelope.key);
+    return 'delivered';
+  }
+
+  private markDelivered(seq: string): void {
+    this.toDelete.push(seq);
+    if (this.toDelete.length >= this.options.batchSize) return void this.flushMarks();
+    this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markDelayMs);
+  }
+
+  private flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const previous = this.marking ?? Promise.resolve();
+    const seqs = this.toDelete.splice(0);
+    if (seqs.length === 0) return previous;
+    const next = previous.then(async () => {
+      try {
+        const [row] = await this.deps.db.query<{ deleted: number; next_timer: Date | null; successor: boolean }>(this.sql.done, [
+          seqs,
+          this.owner,
+        ]);
+        if (row.deleted < seqs.length) this.lostLeases(seqs.length - row.deleted);
+        if (row.next_timer instanceof Date) this.wakeAt(row.next_timer.getTime());
+        if (row.successor) this.wake();
+      } catch (error) {
+        // Delivered but not deleted: they go again after the lease and the consumers skip them. Try again soon.
+        this.toDelete.unshift(...seqs);
+        this.warnOnce('mark', `Deleting ${seqs.length} delivered message(s) failed (${describeError(error)}); trying again.`);
+        if (this.state === 'running') this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.pollIntervalMs);
+      }
+    });
+    this.marking = next;
+    return next;
+  }
+
+  private async recordFailure(message: Held, error: unknown): Promise<Outcome> {
+    const attempt = message.attempts + 1;
+    const reason = describeError(error);
+    if (isNonRetryable(error) || attempt >= this.options.retry.maxAttempts) {
+      const why = isNonRetryable(error) ? 'a non-retryable error' : `${attempt} attempts`;
+      return this.deadLetter(message, reason, attempt, why);
+    }
+    const delay = retryDelayMs(attempt, this.options.retry);
+    const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
+    const what = `${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key})`;
+    try {
+      await this.deps.db.query(this.sql.retry, [message.seq, this.owner, attempt, reason, history, delay]);
+    } catch (recordError) {
+      return this.forget(message, recordError);
+    }
+    this.logger.warn(
+      `Delivering ${what} failed (attempt ${attempt} of ${this.options.retry.maxAttempts}); retrying in ${delay} ms: ${reason}`,
+    );
+    this.wakeAt(Date.now() + delay);
+    return 'held';
+  }
+
+  private async deadLetter(message: Held, reason: string, attempt = message.attempts + 1, why = 'no outcome'): Promise<Outcome> {
+    const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
+    let rows: { n: number; next_timer: Date | null }[];
+    try {
+      rows = await this.deps.db.query(this.sql.deadLetter, [message.seq, this.owner, attempt, reason, history]);
+    } catch (error) {
+      return this.forget(message, error);
+    }
+    if (rows[0]?.next_timer instanceof Date) this.wakeAt(rows[0].next_timer.getTime());
+    if (rows[0]?.n > 0) {
+      this.logger.warn(
+        `Dead-lettered ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) after ${why}: ${reason} ` +
+          `Inspect it with 'messages dead-letters show ${this.module} ${message.envelope.id}', fix the cause, then requeue or purge it.`,
+      );
+    }
+    return 'dead';
+  }
+
+  /**
+   * The transport (its broker) or the database is unavailable: nothing was handed over. The message waits a jittered
+   * base·2^4 (3.2 s by default) and goes again, in order, without counting an attempt: an outage of any length never
+   * dead-letters a message.
+   */
+  private async postpone(message: Held, error: unknown): Promise<Outcome> {
+    const full = Math.min(this.options.retry.capMs, this.options.retry.baseMs * 2 ** 4);
+    const delay = Math.round(full / 2 + Math.random() * (full / 2));
+    const reason = describeError(error);
+    const history = JSON.stringify([{ at: new Date().toISOString(), attempt: 0, error: reason }]);
+    try {
+      await this.deps.db.query(this.sql.postpone, [[message.seq], this.owner, delay, reason, history]);
+    } catch (recordError) {
+      return this.forget(message, recordError);
+    }
+    this.warnOnce(
+      'unavailable',
+      `Could not deliver ${message.envelope.type} (${reason}); messages of ${this.module} wait in the outbox and go again in about ${delay} ms (no attempt is counted).`,
+    );
+    this.wakeAt(Date.now() + delay);
+    return 'held';
+  }
+
+  /** Neither the delivery nor its failure could be recorded: forget it here, release its lease once the database answers. */
+  private forget(message: Held, error: unknown): Outcome {
+    this.forgotten.push(message.seq);
+    this.warnOnce(
+      'forget',
+      `Recording the outcome of ${message.envelope.type} ${message.envelope.id} failed (${describeError(error)}); it goes again later.`,
+    );
+    return 'held';
+  }
+
+  private async release(seqs: string[]): Promise<void> {
+    if (seqs.length === 0) return;
+    try {
+      await this.deps.db.query(this.sql.release, [seqs, this.owner]);
+    } catch {
+      this.forgotten.push(...seqs);
+    }
+  }
+
+  private lostLeases(count: number): void {
+    this.logger.warn(
+      `Lost the lease of ${count} delivered message(s) before deleting them; their new owner delivers them again and consumers skip them as duplicates.`,
+    );
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') {
+      this.woken = false;
+      let again = false;
+      try {
+        if (this.forgotten.length > 0) {
+          await this.deps.db.query(this.sql.releaseStarted, [this.forgotten, this.owner]);
+          this.forgotten = [];
+        }
+        await this.deps.db.query(this.sql.breakDeadLeases, [this.owner]);
+        if (this.state !== 'running') break;
+        const { claimed, promoted } = await this.claim();
+        again = claimed >= this.options.batchSize || promoted > 0;
+      } catch (error) {
+        this.warnOnce(
+          'claim',
+          `Claiming from ${this.module}.outbox failed (${describeError(error)}); trying again in ${this.options.pollIntervalMs} ms.`,
+        );
+      }
+      if (!again) await this.sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  /** Claims due messages (and promotes due timers); puts them in their keys' lines. */
+  private async claim(): Promise<{ claimed: number; promoted: number }> {
+    const room = Math.max(0, this.options.batchSize - this.inFlight);
+    if (room === 0) return { claimed: 0, promoted: 0 };
+    const rows = await this.deps.db.query<{
+      seq: string | null;
+      key: string;
+      attempts: number;
+      claims: number;
+      solo_runs: number;
+      envelope: Envelope;
+      promoted: number;
+      next_timer: Date | null;
+    }>(this.sql.claim, [this.owner, room, this.options.leaseMs]);
+    const claimed = rows.filter((r) => r.seq !== null).sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1));
+    if (!this.active) {
+      await this.release(claimed.map((r) => r.seq!));
+      return { claimed: 0, promoted: 0 };
+    }
+    for (const r of claimed) {
+      this.holds.delete(r.key);
+      this.enqueue({ seq: r.seq!, envelope: r.envelope, attempts: r.attempts, claims: r.claims, soloRuns: r.solo_runs });
+    }
+    const next = rows[0]?.next_timer;
+    if (next instanceof Date && Number.isFinite(next.getTime())) this.wakeAt(next.getTime());
+    return { claimed: claimed.length, promoted: rows[0]?.promoted ?? 0 };
+  }
+
+  /** Keeps the leases of messages waiting in memory, so a long line is not taken over while it waits. */
+  private async renewLeases(): Promise<void> {
+    const seqs = [...this.lines.values()].flat().map((m) => m.seq);
+    if (seqs.length === 0 || this.state !== 'running') return;
+    await this.deps.db.query(this.sql.renew, [seqs, this.owner, this.options.leaseMs]).catch(() => undefined);
+  }
+
+  /** Deletes inbox rows older than their retention, in small batches. */
+  async prune(): Promise<{ inbox: number }> {
+    let inbox = 0;
+    for (;;) {
+      const [{ n }] = await this.deps.db.query<{ n: number }>(this.sql.pruneInbox, [
+        this.options.inboxRetentionMs,
+        this.options.pruneBatchSize,
+      ]);
+      inbox += n;
+      if (n < this.options.pruneBatchSize || this.state !== 'running') return { inbox };
+    }
+  }
+
+  private schedulePrune(): void {
+    this.pruneTimer = setTimeout(() => {
+      this.prune()
+        .catch(
+          (error: unknown) => void this.logger.warn(`Pruning ${this.module}'s inbox failed (${describeError(error)}); trying again later.`),
+        )
+        .finally(() => {
+          if (this.state === 'running') this.schedulePrune();
+        });
+    }, this.options.pruneIntervalMs);
+  }
+
+  private wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake(), ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private warnOnce(what: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastWarning.get(what) ?? 0) < 10_000) return;
+    this.lastWarning.set(what, now);
+    this.logger.warn(message);
+  }
+}
