@@ -206,6 +206,7 @@ async function runTopology(name, rate, opts, ctx) {
         inheritEnv: false,
         env: baseEnv({
           BILLING_DATABASE_URL: billingDb.url,
+          BILLING_DATABASE_ADMIN_URL: billingDb.url, // provision and migrate at start (a scratch database)
           BILLING_PORT: String(billingPort),
           REDIS_URL: redis.url,
           DATA_DIR: path.join(ctx.logDir, `${name}-billing-data`), // unused with a database URL; never the repo's .data
@@ -221,6 +222,7 @@ async function runTopology(name, rate, opts, ctx) {
       inheritEnv: false,
       env: baseEnv({
         DATABASE_URL: mainDb.url,
+        DATABASE_ADMIN_URL: mainDb.url, // provision and migrate at start (a scratch database)
         PORT: String(port),
         DATA_DIR: path.join(ctx.logDir, `${name}-monolith-data`),
         ...(topology.remote ? { REMOTE_MODULES: 'billing', REDIS_URL: redis.url } : {}),

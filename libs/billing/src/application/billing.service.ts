@@ -1,6 +1,5 @@
-import { InjectModuleDb, type ModuleDb, type Tx, runIdempotent } from '@app/platform';
+import { InjectModuleDb, type ModuleDb, newId, runIdempotent, type Tx } from '@app/platform';
 import { Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
 import type { PaymentDeclined } from '../contracts';
 import { AccountAlreadyOpen, BalanceLimitExceeded, UnknownAccount } from '../domain/errors';
@@ -75,7 +74,7 @@ export class BillingService {
   async deposit(customerId: string, amountCents: number, idempotencyKey: string, principal?: string): Promise<{ balanceCents: number }> {
     const request = { scope: 'billing.deposit', key: idempotencyKey, request: { customerId, amountCents }, principal };
     const response = await runIdempotent(this.db, request, async (tx) => {
-      const entry = ledger.depositEntry(uuidv7(), customerId, amountCents);
+      const entry = ledger.depositEntry(newId(), customerId, amountCents);
       const balanceCents = await this.lockAccount(tx, customerId);
       if (balanceCents === null) throw new UnknownAccount(customerId);
       if (ledger.exceedsBalanceLimit(balanceCents, amountCents)) throw new BalanceLimitExceeded(customerId, ledger.MAX_BALANCE_CENTS);
@@ -91,7 +90,7 @@ export class BillingService {
    */
   async capturePayment(tx: Tx, input: CapturePaymentInput): Promise<CaptureOutcome> {
     const { orderId, customerId, amountCents } = input;
-    const entry = ledger.captureEntry(uuidv7(), customerId, orderId, amountCents); // validates the amount up front
+    const entry = ledger.captureEntry(newId(), customerId, orderId, amountCents); // validates the amount up front
     tx.execute(Sql.lockOrder, [orderId]);
     const found = tx.query<PaymentRow>(Sql.payment, [orderId]);
     const balance = this.lockAccount(tx, customerId);
@@ -130,7 +129,7 @@ export class BillingService {
     if (payment.status !== 'CAPTURED') return { refundedCents: 0, entryId: null }; // DECLINED or VOIDED: nothing was taken
 
     const [, captured] = await Promise.all([this.lockAccount(tx, payment.customer_id!), loadEntry(tx, payment.capture_entry_id!)]);
-    const refund = ledger.reversalOf(uuidv7(), captured);
+    const refund = ledger.reversalOf(newId(), captured);
     post(tx, refund);
     tx.execute(Sql.refunded, [orderId, refund.id, reason]);
     return { refundedCents: amount, entryId: refund.id };

@@ -47,12 +47,13 @@ export interface SagaOutbox {
  * its current deadline (a cancel that joins a step) keeps it.
  */
 export async function publishStep(
-  outcome: { changed: boolean; order: { id: string; saga: { deadlineAt: string | null } }; messages: OutgoingMessage[] },
+  outcome: { changed: boolean; placed?: boolean; order: { id: string; saga: { deadlineAt: string | null } }; messages: OutgoingMessage[] },
   outbox: SagaOutbox,
 ): Promise<void> {
   if (!outcome.changed) return;
   const newDeadline = outcome.messages.some((m) => m.contract === OrderStepDeadline);
-  if (newDeadline || outcome.order.saga.deadlineAt === null) outbox.withdrawScheduled(deadlineKey(outcome.order.id));
+  // A new order has no deadline to withdraw yet.
+  if (!outcome.placed && (newDeadline || outcome.order.saga.deadlineAt === null)) outbox.withdrawScheduled(deadlineKey(outcome.order.id));
   for (const m of outcome.messages) await outbox.add(m.contract, m.payload, m.options);
 }
 

@@ -1,6 +1,5 @@
-import { InjectModuleDb, InjectOutbox, type ModuleDb, Outbox, bindOutbox, runIdempotent, type StoredResponse } from '@app/platform';
+import { bindOutbox, InjectModuleDb, InjectOutbox, type ModuleDb, newId, Outbox, runIdempotent, type StoredResponse } from '@app/platform';
 import { Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import type { NewOrder } from '../domain/order';
 import { publishStep } from './messages';
 import { OrdersService } from './orders.service';
@@ -24,7 +23,7 @@ export class OrderRequests {
 
   place(idempotencyKey: string, order: { customerId: string; lines: NewOrder['lines'] }): Promise<StoredResponse<OrderAccepted>> {
     return runIdempotent(this.db, { scope: 'orders.place', key: idempotencyKey, request: order }, async (tx) => {
-      const outcome = this.orders.placeOrder(tx, { orderId: uuidv7(), ...order });
+      const outcome = this.orders.placeOrder(tx, { orderId: newId(), ...order });
       await publishStep(outcome, bindOutbox(this.outbox, tx));
       return { status: 202, body: { id: outcome.order.id, status: outcome.order.status } };
     });

@@ -1,8 +1,7 @@
 import type { PaymentCaptured, PaymentDeclined, PaymentRefunded } from '@app/billing/contracts';
 import type { StockCommitted, StockReleased, StockReservationFailed, StockReserved, StockReturned } from '@app/inventory/contracts';
-import { InjectModuleDb, type ModuleDb, type Tx } from '@app/platform';
+import { InjectModuleDb, type ModuleDb, newId, type Tx } from '@app/platform';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
 import type { OrderStepDeadline } from '../contracts';
 import { UnknownOrder } from '../domain/errors';
@@ -35,6 +34,8 @@ export interface SagaOutcome {
   changed: boolean;
   /** Commands, events and the next step deadline, in the order to add them to the outbox. */
   messages: OutgoingMessage[];
+  /** The order was just placed (nothing was scheduled for it before). */
+  placed?: boolean;
 }
 
 /**
@@ -83,7 +84,7 @@ export class OrdersService {
     const o = decision.order;
     tx.execute(Sql.insertOrder, [o.id, o.customerId, o.status, o.reason, o.totalCents, JSON.stringify(o.lines), JSON.stringify(o.saga)]);
     appendHistory(tx, o.id, decision.history);
-    return { order: o, changed: true, messages: messagesOf(decision) };
+    return { order: o, changed: true, placed: true, messages: messagesOf(decision) };
   }
 
   onStockReserved(tx: Tx, p: Payload<typeof StockReserved>): Promise<SagaOutcome> {
@@ -142,7 +143,7 @@ export class OrdersService {
   }
 
   private context(): saga.SagaContext {
-    return { now: new Date(), newId: uuidv7, policy: this.policy };
+    return { now: new Date(), newId, policy: this.policy };
   }
 }
 

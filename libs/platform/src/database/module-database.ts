@@ -54,7 +54,6 @@ export async function openModuleDb(settings: DatabaseConnectionSettings, def: Mo
     connectionString: moduleConnectionUrl(settings, def.name),
     max: settings.poolSize ?? 3,
     application_name: `monolith-first:${def.name}`,
-    pipeline: true,
     ...SESSION_LIMITS,
   });
   // An idle connection that breaks (server restart) is dropped from the pool; the next query opens a new one.

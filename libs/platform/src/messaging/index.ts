@@ -46,6 +46,7 @@ export { type MessageContract, type PayloadInput, type PayloadOf, parsePayload }
 export { DeliveryGate } from './core/delivery-gate';
 export { type DeliveryOutcome, MessageDispatcher } from './core/dispatcher';
 export { type Envelope, type EnvelopeOptions, EnvelopeSchema, childTraceparent, createEnvelope } from './core/envelope';
+export { newId, randomHex } from './core/ids';
 export {
   InvalidMessageError,
   NonRetryableError,

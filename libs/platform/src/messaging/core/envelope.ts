@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
+import { newId, randomHex } from './ids';
 
 /** W3C Trace Context `traceparent`, version 00: version-traceid-parentid-flags, lower-case hex. */
 const TRACEPARENT = /^00-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -43,7 +42,7 @@ export interface EnvelopeOptions {
 }
 
 export function createEnvelope<P>(source: string, type: string, payload: P, options: EnvelopeOptions): Envelope<P> {
-  const id = options.id ?? uuidv7();
+  const id = options.id ?? newId();
   const cause = options.cause;
   const parent = cause?.traceparent ?? options.traceparent;
   const trace = childTraceparent(parent);
@@ -71,7 +70,7 @@ export function createEnvelope<P>(source: string, type: string, payload: P, opti
  */
 export function childTraceparent(parent?: string): string {
   const match = parent ? TRACEPARENT.exec(parent) : null;
-  const traceId = match ? match[1] : randomBytes(16).toString('hex');
+  const traceId = match ? match[1] : randomHex(16);
   const flags = match ? parent!.slice(-2) : '01';
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+  return `00-${traceId}-${randomHex(8)}-${flags}`;
 }

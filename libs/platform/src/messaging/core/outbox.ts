@@ -33,6 +33,8 @@ export const InjectOutbox = (module: string) => Inject(outboxToken(module));
 export interface HandedOff {
   seq: string;
   envelope: Envelope;
+  /** A timer of the same transaction starts when this message is handed over (OutboxAddOptions.startsAfter). */
+  awaited: boolean;
 }
 
 /** What the outbox needs from its module's relay (the relay implements it). */
@@ -205,9 +207,10 @@ export class Outbox {
 
   private handOff(courier: OutboxCourier, rows: Pending[], result: { seq: string; leased: boolean; due_at: Date | null }[]): void {
     const fast: HandedOff[] = [];
+    const awaited = new Set(rows.map((r) => r.startsAfter).filter(Boolean));
     let due = Infinity;
     result.forEach((r, i) => {
-      if (r.leased) fast.push({ seq: r.seq, envelope: rows[i].envelope });
+      if (r.leased) fast.push({ seq: r.seq, envelope: rows[i].envelope, awaited: awaited.has(rows[i].envelope.id) });
       else if (r.due_at instanceof Date && Number.isFinite(r.due_at.getTime())) due = Math.min(due, r.due_at.getTime());
     });
     if (fast.length > 0) courier.handOff(fast);

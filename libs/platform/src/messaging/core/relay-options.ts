@@ -39,7 +39,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   retry: { baseMs: 200, capMs: 60_000, maxAttempts: 10 },
   suspectAfterClaims: 2,
   maxSoloRuns: 2,
-  markDelayMs: 5,
+  markDelayMs: 50,
   inboxRetentionMs: 7 * 24 * 60 * 60_000,
   pruneIntervalMs: 60_000,
   pruneBatchSize: 1_000,

@@ -3,6 +3,7 @@ import { OWNER_LOCK_SPACE } from './presence';
 
 export interface RelayStatements {
   done: Statement;
+  deleteDelivered: Statement;
   claim: Statement;
   breakDeadLeases: Statement;
   retry: Statement;
@@ -34,6 +35,8 @@ export function relayStatements(module: string): RelayStatements {
       ${startTimers('gone')}
       SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT min(available_at) FROM started) AS next_timer,
              EXISTS (SELECT 1 FROM ${table} p WHERE p.status = 'pending' AND p.lease_owner IS NULL AND p.key IN (SELECT key FROM gone)) AS successor`),
+    // The same, for messages no timer waits for: it rides along with a transaction of the module (see ModuleDb.rideAlong).
+    deleteDelivered: statement(`DELETE FROM ${table} WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2`),
     // candidates: due, unleased (or lease run out) rows with no earlier same-key row that waits (retry backoff) or is
     //   leased by anyone; SKIP LOCKED lets relays claim side by side.
     // claimable: drop a candidate if an earlier same-key row is pending but not locked by this statement (another

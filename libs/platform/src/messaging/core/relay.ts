@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { ModuleDb } from '../../database/module-db';
+import type { ModuleDb, RidingStatement } from '../../database/module-db';
 import type { MessageTransport } from '../transports/transport';
 import type { DeliveryGate } from './delivery-gate';
 import type { Envelope } from './envelope';
@@ -13,6 +13,8 @@ import { type RelayStatements, relayStatements } from './relay-sql';
 interface Held {
   seq: string;
   envelope: Envelope;
+  /** A timer may start when it is handed over (claimed messages: perhaps), so its deletion must start it. */
+  awaited: boolean;
   /** Failed attempts recorded so far. */
   attempts: number;
   /** Claims since its last recorded outcome (a failure, a postponement), the current one included. */
@@ -64,6 +66,9 @@ export class OutboxRelay implements OutboxCourier {
   /** Keys whose message failed just now: hand-offs of them go to the backstop, which keeps the order. */
   private readonly holds = new Map<string, number>();
   private toDelete: string[] = [];
+  /** Delivered, no timer waits for them: deleted by whichever transaction of the module commits next. */
+  private toDeleteRiding: string[] = [];
+  private stopRiding?: () => void;
   private markTimer?: NodeJS.Timeout;
   private marking?: Promise<void>;
   /** Leased to us but no longer in memory (the database failed under them): released once it answers again. */
@@ -110,6 +115,7 @@ export class OutboxRelay implements OutboxCourier {
     this.state = 'running';
     await this.deps.presence.join(this.module, { connectionString: this.deps.db.connectionString }, () => this.wake());
     this.deps.outbox.attach(this);
+    this.stopRiding = this.deps.db.rideAlong(() => this.ride());
     this.loopDone = this.loop();
     this.schedulePrune();
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
@@ -126,6 +132,7 @@ export class OutboxRelay implements OutboxCourier {
     }
     this.state = 'stopping';
     this.deps.outbox.attach(undefined);
+    this.stopRiding?.();
     this.deps.presence.leave(this.module);
     clearTimeout(this.pruneTimer);
     clearInterval(this.renewTimer);
@@ -134,7 +141,7 @@ export class OutboxRelay implements OutboxCourier {
     await this.loopDone;
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.flushMarks();
-    await this.deps.db.query(this.sql.releaseAll, [this.owner]).catch((error: unknown) => {
+    await this.deps.db.bookkeeping(this.sql.releaseAll, [this.owner]).catch((error: unknown) => {
       this.logger.warn(`Releasing leases on shutdown failed (${describeError(error)}); they are taken over once this process is gone.`);
     });
     this.lines.clear();
@@ -148,7 +155,7 @@ export class OutboxRelay implements OutboxCourier {
     const release: string[] = [];
     for (const m of messages) {
       if ((this.holds.get(m.envelope.key) ?? 0) > now) release.push(m.seq);
-      else this.enqueue({ seq: m.seq, envelope: m.envelope, attempts: 0, claims: 1, soloRuns: 0 });
+      else this.enqueue({ seq: m.seq, envelope: m.envelope, awaited: m.awaited, attempts: 0, claims: 1, soloRuns: 0 });
     }
     if (release.length > 0) void this.release(release);
   }
@@ -162,7 +169,7 @@ export class OutboxRelay implements OutboxCourier {
 
   /** One backstop round: take over, claim, deliver, record. For tests and tools; do not mix with start(). */
   async runOnce(): Promise<number> {
-    await this.deps.db.query(this.sql.breakDeadLeases, [this.owner]);
+    await this.deps.db.bookkeeping(this.sql.breakDeadLeases, [this.owner]);
     const { claimed } = await this.claim();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.flushMarks();
@@ -227,7 +234,7 @@ export class OutboxRelay implements OutboxCourier {
 
   private async deliverAlone(message: Held): Promise<Outcome> {
     if (!this.active) return 'stopped';
-    const marked = await this.deps.db.query(this.sql.soloStart, [message.seq, this.owner]).catch(() => []);
+    const marked = await this.deps.db.bookkeeping(this.sql.soloStart, [message.seq, this.owner]).catch(() => []);
     if (marked.length === 0) return 'held'; // lease lost (or database away): the backstop sorts it out
     this.logger.warn(
       `Delivering ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) alone: it was claimed ${message.claims} ` +
@@ -244,27 +251,42 @@ export class OutboxRelay implements OutboxCourier {
       if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) return this.postpone(message, error);
       return this.recordFailure(message, error);
     }
-    this.markDelivered(message.seq);
+    this.markDelivered(message);
     const hold = this.holds.get(message.envelope.key);
     if (hold !== undefined) this.holds.delete(message.envelope.key);
     return 'delivered';
   }
 
-  private markDelivered(seq: string): void {
-    this.toDelete.push(seq);
-    if (this.toDelete.length >= this.options.batchSize) return void this.flushMarks();
+  private markDelivered(message: Held): void {
+    (message.awaited ? this.toDelete : this.toDeleteRiding).push(message.seq);
+    if (this.toDelete.length + this.toDeleteRiding.length >= this.options.batchSize) return void this.flushMarks();
     this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markDelayMs);
+  }
+
+  /** The riding deletion: the delivered messages no timer waits for, with the module's next transaction. */
+  private ride(): RidingStatement | undefined {
+    if (this.toDeleteRiding.length === 0) return undefined;
+    const seqs = this.toDeleteRiding.splice(0);
+    return {
+      sql: this.sql.deleteDelivered,
+      values: [seqs, this.owner],
+      settle: (committed) => {
+        if (committed) return;
+        this.toDeleteRiding.push(...seqs);
+        this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markDelayMs);
+      },
+    };
   }
 
   private flushMarks(): Promise<void> {
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
     const previous = this.marking ?? Promise.resolve();
-    const seqs = this.toDelete.splice(0);
+    const seqs = [...this.toDelete.splice(0), ...this.toDeleteRiding.splice(0)];
     if (seqs.length === 0) return previous;
     const next = previous.then(async () => {
       try {
-        const [row] = await this.deps.db.query<{ deleted: number; next_timer: Date | null; successor: boolean }>(this.sql.done, [
+        const [row] = await this.deps.db.bookkeeping<{ deleted: number; next_timer: Date | null; successor: boolean }>(this.sql.done, [
           seqs,
           this.owner,
         ]);
@@ -293,7 +315,7 @@ export class OutboxRelay implements OutboxCourier {
     const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
     const what = `${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key})`;
     try {
-      await this.deps.db.query(this.sql.retry, [message.seq, this.owner, attempt, reason, history, delay]);
+      await this.deps.db.bookkeeping(this.sql.retry, [message.seq, this.owner, attempt, reason, history, delay]);
     } catch (recordError) {
       return this.forget(message, recordError);
     }
@@ -308,7 +330,7 @@ export class OutboxRelay implements OutboxCourier {
     const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
     let rows: { n: number; next_timer: Date | null }[];
     try {
-      rows = await this.deps.db.query(this.sql.deadLetter, [message.seq, this.owner, attempt, reason, history]);
+      rows = await this.deps.db.bookkeeping(this.sql.deadLetter, [message.seq, this.owner, attempt, reason, history]);
     } catch (error) {
       return this.forget(message, error);
     }
@@ -333,7 +355,7 @@ export class OutboxRelay implements OutboxCourier {
     const reason = describeError(error);
     const history = JSON.stringify([{ at: new Date().toISOString(), attempt: 0, error: reason }]);
     try {
-      await this.deps.db.query(this.sql.postpone, [[message.seq], this.owner, delay, reason, history]);
+      await this.deps.db.bookkeeping(this.sql.postpone, [[message.seq], this.owner, delay, reason, history]);
     } catch (recordError) {
       return this.forget(message, recordError);
     }
@@ -358,7 +380,7 @@ export class OutboxRelay implements OutboxCourier {
   private async release(seqs: string[]): Promise<void> {
     if (seqs.length === 0) return;
     try {
-      await this.deps.db.query(this.sql.release, [seqs, this.owner]);
+      await this.deps.db.bookkeeping(this.sql.release, [seqs, this.owner]);
     } catch {
       this.forgotten.push(...seqs);
     }
@@ -376,10 +398,10 @@ export class OutboxRelay implements OutboxCourier {
       let again = false;
       try {
         if (this.forgotten.length > 0) {
-          await this.deps.db.query(this.sql.releaseStarted, [this.forgotten, this.owner]);
+          await this.deps.db.bookkeeping(this.sql.releaseStarted, [this.forgotten, this.owner]);
           this.forgotten = [];
         }
-        await this.deps.db.query(this.sql.breakDeadLeases, [this.owner]);
+        await this.deps.db.bookkeeping(this.sql.breakDeadLeases, [this.owner]);
         if (this.state !== 'running') break;
         const { claimed, promoted } = await this.claim();
         again = claimed >= this.options.batchSize || promoted > 0;
@@ -397,7 +419,7 @@ export class OutboxRelay implements OutboxCourier {
   private async claim(): Promise<{ claimed: number; promoted: number }> {
     const room = Math.max(0, this.options.batchSize - this.inFlight);
     if (room === 0) return { claimed: 0, promoted: 0 };
-    const rows = await this.deps.db.query<{
+    const rows = await this.deps.db.bookkeeping<{
       seq: string | null;
       key: string;
       attempts: number;
@@ -414,7 +436,7 @@ export class OutboxRelay implements OutboxCourier {
     }
     for (const r of claimed) {
       this.holds.delete(r.key);
-      this.enqueue({ seq: r.seq!, envelope: r.envelope, attempts: r.attempts, claims: r.claims, soloRuns: r.solo_runs });
+      this.enqueue({ seq: r.seq!, envelope: r.envelope, awaited: true, attempts: r.attempts, claims: r.claims, soloRuns: r.solo_runs });
     }
     const next = rows[0]?.next_timer;
     if (next instanceof Date && Number.isFinite(next.getTime())) this.wakeAt(next.getTime());
@@ -425,14 +447,14 @@ export class OutboxRelay implements OutboxCourier {
   private async renewLeases(): Promise<void> {
     const seqs = [...this.lines.values()].flat().map((m) => m.seq);
     if (seqs.length === 0 || this.state !== 'running') return;
-    await this.deps.db.query(this.sql.renew, [seqs, this.owner, this.options.leaseMs]).catch(() => undefined);
+    await this.deps.db.bookkeeping(this.sql.renew, [seqs, this.owner, this.options.leaseMs]).catch(() => undefined);
   }
 
   /** Deletes inbox rows older than their retention, in small batches. */
   async prune(): Promise<{ inbox: number }> {
     let inbox = 0;
     for (;;) {
-      const [{ n }] = await this.deps.db.query<{ n: number }>(this.sql.pruneInbox, [
+      const [{ n }] = await this.deps.db.bookkeeping<{ n: number }>(this.sql.pruneInbox, [
         this.options.inboxRetentionMs,
         this.options.pruneBatchSize,
       ]);
