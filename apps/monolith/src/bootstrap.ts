@@ -29,10 +29,7 @@ export function placement(config: AppConfig): HostPlacement | undefined {
 
 /** The monolith's composition, configured. */
 export function appModule(config: AppConfig, database: DatabaseServer) {
-  return AppModule.forRoot(platformOptions(config, database, placement(config)), {
-    remote: config.REMOTE_MODULES,
-    orders: { saga: { stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, maxAttempts: config.SAGA_MAX_ATTEMPTS } },
-  });
+  return AppModule.forRoot(platformOptions(config, database, placement(config)), { remote: config.REMOTE_MODULES, config });
 }
 
 /** Starts the database (embedded unless DATABASE_URL), migrates the hosted modules and serves HTTP (and BullMQ). */

@@ -48,6 +48,7 @@ export {
   serveOpenApi,
   startModuleService,
 } from './host/host';
+export { type ConfigureModule, type DiscoveredModule, type ModuleImport, PLATFORM_LIBS, discoverModules } from './host/module-discovery';
 export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
