@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runMessagesCli } from '@app/platform';
+import { loadEnvFileIfPresent, runMessagesCli } from '@app/platform';
 
 /**
  * `messages`: the operators' CLI for the messaging outboxes (see runMessagesCli in libs/platform/src/messaging/cli.ts).
@@ -15,6 +15,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
 }
 
 if (require.main === module) {
+  loadEnvFileIfPresent(); // ./.env, if any; the environment wins
   main().then(
     (code) => (process.exitCode = code),
     (error: unknown) => {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger, startDatabaseServer } from '@app/platform';
+import { createLogger, loadEnvFileIfPresent, startDatabaseServer } from '@app/platform';
 import { NestFactory } from '@nestjs/core';
 import { appModule, configOrExit } from './bootstrap';
 
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   }
 }
 
+loadEnvFileIfPresent(); // ./.env, if any; the environment wins
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);

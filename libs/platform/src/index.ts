@@ -4,8 +4,9 @@
  * and health. It knows no business module.
  */
 export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
+export { loadEnvFileIfPresent } from './config/env-file';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
-export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
+export { type DatabaseServer, ensureDatabase, startDatabaseServer, waitForDatabase } from './database/database-server';
 export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
 export {
   type DatabaseConnectionSettings,
@@ -62,5 +63,6 @@ export {
   uniqueBullMqPrefix,
 } from './testing/redis';
 export { freePort } from './testing/free-port';
+export { LateServer } from './testing/late-server';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
 export * from './messaging';
