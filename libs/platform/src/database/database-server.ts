@@ -57,11 +57,18 @@ export async function waitForDatabase(url: string, retryMs: number): Promise<voi
           await client.end().catch(() => undefined);
         }
       },
-      { retryMs, retryable: (error) => !(error instanceof DatabaseError) || error.code === '57P03' },
+      {
+        retryMs,
+        // 57P03: starting up. A password problem found by the client (none given, say) does not pass either.
+        retryable: (error) => (error instanceof DatabaseError ? error.code === '57P03' : !/password/i.test(error.message)),
+      },
     );
   } catch (error) {
     const reason = describeFailure(error);
-    const waited = retryMs > 0 && !(error instanceof DatabaseError) ? ` after trying for ${retryMs / 1000} s` : '';
+    const waited =
+      retryMs > 0 && !(error instanceof DatabaseError) && !/password/i.test(describeFailure(error))
+        ? ` after trying for ${retryMs / 1000} s`
+        : '';
     throw new Error(
       `PostgreSQL at ${where} did not accept a connection${waited}: ${reason}. Check that the server runs and that ` +
         `DATABASE_URL (or <MODULE>_DATABASE_URL for a module's service) is right, or set STARTUP_RETRY_MS to wait longer, and start again.`,
