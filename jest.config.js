@@ -37,6 +37,25 @@ function esmPackages(dir = path.join(__dirname, 'node_modules')) {
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+// The @app/* aliases are declared once, in tsconfig.json "paths"; Jest gets the same mapping, in TypeScript's order
+// of precedence (an exact pattern, then the longest prefix before the `*`, then the order written). So libs/shipping
+// resolves as `@app/shipping` here as soon as the folder exists.
+function moduleNameMapperFromTsconfig() {
+  const ts = require('typescript');
+  const file = path.join(__dirname, 'tsconfig.json');
+  const { config, error } = ts.readConfigFile(file, ts.sys.readFile);
+  if (error) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
+  const paths = config.compilerOptions?.paths ?? {};
+  const prefixLength = (pattern) => (pattern.includes('*') ? pattern.indexOf('*') : Infinity);
+  const patterns = Object.keys(paths).sort((a, b) => prefixLength(b) - prefixLength(a));
+  return Object.fromEntries(
+    patterns.map((pattern) => [
+      `^${pattern.split('*').map(escapeRegExp).join('(.*)')}$`,
+      paths[pattern].map((target) => `<rootDir>/${path.posix.normalize(target).replace('*', '$1')}`),
+    ]),
+  );
+}
+
 module.exports = {
   rootDir: '.',
   globalSetup: '<rootDir>/libs/platform/src/testing/jest-global-setup.ts',
@@ -50,9 +69,5 @@ module.exports = {
   transform: { '^.+\\.[cm]?[tj]s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: {
-    '^@app/(platform|orders|inventory|billing)$': '<rootDir>/libs/$1/src',
-    '^@app/(orders|inventory|billing)/contracts$': '<rootDir>/libs/$1/src/contracts',
-    '^@app/(.*)$': '<rootDir>/libs/$1',
-  },
+  moduleNameMapper: moduleNameMapperFromTsconfig(),
 };

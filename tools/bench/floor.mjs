@@ -32,7 +32,12 @@ async function load(dist) {
   const ids = await import(pathToFileURL(path.join(root, 'libs/platform/src/messaging/core/ids.js')).href);
   const { createHash } = await import('node:crypto');
   const named = (text) => ({ name: `floor_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text });
-  return { StatementBatch: batch.StatementBatch ?? batch.default.StatementBatch, createEnvelope: envelope.createEnvelope ?? envelope.default.createEnvelope, newId: ids.newId ?? ids.default.newId, named };
+  return {
+    StatementBatch: batch.StatementBatch ?? batch.default.StatementBatch,
+    createEnvelope: envelope.createEnvelope ?? envelope.default.createEnvelope,
+    newId: ids.newId ?? ids.default.newId,
+    named,
+  };
 }
 
 /** The statements, as the modules' own (schema-qualified; the floor connects as the admin). */
@@ -55,13 +60,18 @@ function statements(named) {
       inventory: named(`DELETE FROM inventory.outbox WHERE seq = ANY ($1::bigint[])`),
       billing: named(`DELETE FROM billing.outbox WHERE seq = ANY ($1::bigint[])`),
     },
-    idempotency: named(`INSERT INTO orders.idempotency_keys (scope, principal, key, fingerprint, expires_at, response_status, response_body, completed_at)
+    idempotency:
+      named(`INSERT INTO orders.idempotency_keys (scope, principal, key, fingerprint, expires_at, response_status, response_body, completed_at)
       VALUES ('orders.place', '', $1, $2, now() + interval '24 hours', 202, $3, now())`),
-    insertOrder: named(`INSERT INTO orders.orders (id, customer_id, status, total_cents, lines, saga, version) VALUES ($1, $2, 'PENDING', NULL, $3, $4, 1)`),
+    insertOrder: named(
+      `INSERT INTO orders.orders (id, customer_id, status, total_cents, lines, saga, version) VALUES ($1, $2, 'PENDING', NULL, $3, $4, 1)`,
+    ),
     history: named(`INSERT INTO orders.order_history (order_id, seq, at, event, detail)
       SELECT $1, $2 + e.ord, now(), e.event, e.detail FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(event, detail, ord)`),
     lockOrder: named(`SELECT id, status, saga FROM orders.orders WHERE id = $1 FOR UPDATE`),
-    updateOrder: named(`UPDATE orders.orders SET status = $2, total_cents = $3, saga = $4, version = version + 1, updated_at = now() WHERE id = $1`),
+    updateOrder: named(
+      `UPDATE orders.orders SET status = $2, total_cents = $3, saga = $4, version = version + 1, updated_at = now() WHERE id = $1`,
+    ),
     withdraw: named(`DELETE FROM orders.outbox WHERE key = $1 AND status = 'scheduled'`),
     lockItem: named(`SELECT sku, available, reserved FROM inventory.items WHERE sku = $1 FOR UPDATE`),
     reserveItem: named(`UPDATE inventory.items SET available = available - 1, reserved = reserved + 1, updated_at = now() WHERE sku = $1`),
@@ -72,7 +82,9 @@ function statements(named) {
     lockAccount: named(`SELECT posted_cents FROM billing.accounts WHERE id = $1 FOR UPDATE`),
     journal: named(`INSERT INTO billing.journal_entries (id, kind, order_id) VALUES ($1, 'CAPTURE', $2)`),
     postings: named(`INSERT INTO billing.postings (entry_id, account_id, amount_cents) VALUES ($1, $2, $3), ($1, 'revenue', $4)`),
-    payment: named(`INSERT INTO billing.payments (order_id, status, customer_id, amount_cents, capture_entry_id) VALUES ($1, 'CAPTURED', $2, $3, $4)`),
+    payment: named(
+      `INSERT INTO billing.payments (order_id, status, customer_id, amount_cents, capture_entry_id) VALUES ($1, 'CAPTURED', $2, $3, $4)`,
+    ),
   };
 }
 
@@ -126,7 +138,17 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.idempotency, [randomUUID(), 'f'.repeat(64), JSON.stringify({ id: orderId, status: 'PENDING' })]],
       [sql.insertOrder, [orderId, customer, lines, JSON.stringify({ step: 'RESERVING', attempt: 1 })]],
       [sql.history, [orderId, 0, ['Order placed'], [`Customer ${customer} ordered 1 × ${sku}. Asking inventory to reserve the stock.`]]],
-      [sql.outbox.orders, [owner, [reserveId, newId()], ['inventory.reserve-stock.v1', 'orders.step-deadline.v1'], [orderId, deadline], [reserve, env('orders', 'orders.step-deadline.v1', { orderId, step: 'RESERVING', attempt: 1 }, deadline)], [null, soon]]],
+      [
+        sql.outbox.orders,
+        [
+          owner,
+          [reserveId, newId()],
+          ['inventory.reserve-stock.v1', 'orders.step-deadline.v1'],
+          [orderId, deadline],
+          [reserve, env('orders', 'orders.step-deadline.v1', { orderId, step: 'RESERVING', attempt: 1 }, deadline)],
+          [null, soon],
+        ],
+      ],
     ]);
     // 2. inventory reserves
     const reservedLines = JSON.stringify([{ sku, quantity: 1, unitPriceCents: PRICE }]);
@@ -135,7 +157,24 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.lockItem, [sku]],
       [sql.reserveItem, [sku]],
       [sql.insertReservation, [orderId, reservedLines]],
-      [sql.outbox.inventory, [owner, [newId()], ['inventory.stock-reserved.v1'], [orderId], [env('inventory', 'inventory.stock-reserved.v1', { orderId, lines: [{ sku, quantity: 1, unitPriceCents: PRICE }], totalCents: PRICE }, orderId)], [null]]],
+      [
+        sql.outbox.inventory,
+        [
+          owner,
+          [newId()],
+          ['inventory.stock-reserved.v1'],
+          [orderId],
+          [
+            env(
+              'inventory',
+              'inventory.stock-reserved.v1',
+              { orderId, lines: [{ sku, quantity: 1, unitPriceCents: PRICE }], totalCents: PRICE },
+              orderId,
+            ),
+          ],
+          [null],
+        ],
+      ],
     ]);
     await mark('orders', r1.seq);
     // 3. orders: stock reserved → capture
@@ -144,9 +183,25 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.inbox.orders, ['orders:OrdersHandlers.onStockReserved', newId()]],
       [sql.lockOrder, [orderId]],
       [sql.updateOrder, [orderId, 'PENDING', PRICE, JSON.stringify({ step: 'CAPTURING', attempt: 1 })]],
-      [sql.history, [orderId, 1, ['Stock reserved'], [`Inventory reserved 1 × ${sku} at ${PRICE} cents. Asking billing to take ${PRICE} cents.`]]],
+      [
+        sql.history,
+        [orderId, 1, ['Stock reserved'], [`Inventory reserved 1 × ${sku} at ${PRICE} cents. Asking billing to take ${PRICE} cents.`]],
+      ],
       [sql.withdraw, [deadline]],
-      [sql.outbox.orders, [owner, [captureId, newId()], ['billing.capture-payment.v1', 'orders.step-deadline.v1'], [orderId, deadline], [env('orders', 'billing.capture-payment.v1', { orderId, customerId: customer, amountCents: PRICE }, orderId), env('orders', 'orders.step-deadline.v1', { orderId, step: 'CAPTURING', attempt: 1 }, deadline)], [null, soon]]],
+      [
+        sql.outbox.orders,
+        [
+          owner,
+          [captureId, newId()],
+          ['billing.capture-payment.v1', 'orders.step-deadline.v1'],
+          [orderId, deadline],
+          [
+            env('orders', 'billing.capture-payment.v1', { orderId, customerId: customer, amountCents: PRICE }, orderId),
+            env('orders', 'orders.step-deadline.v1', { orderId, step: 'CAPTURING', attempt: 1 }, deadline),
+          ],
+          [null, soon],
+        ],
+      ],
     ]);
     await mark('inventory', r2.seq);
     // 4. billing captures
@@ -157,7 +212,17 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.journal, [entryId, orderId]],
       [sql.postings, [entryId, `customer:${customer}`, PRICE, -PRICE]],
       [sql.payment, [orderId, customer, PRICE, entryId]],
-      [sql.outbox.billing, [owner, [newId()], ['billing.payment-captured.v1'], [orderId], [env('billing', 'billing.payment-captured.v1', { orderId, customerId: customer, amountCents: PRICE, entryId }, orderId)], [null]]],
+      [
+        sql.outbox.billing,
+        [
+          owner,
+          [newId()],
+          ['billing.payment-captured.v1'],
+          [orderId],
+          [env('billing', 'billing.payment-captured.v1', { orderId, customerId: customer, amountCents: PRICE, entryId }, orderId)],
+          [null],
+        ],
+      ],
     ]);
     await mark('orders', r3.seq);
     // 5. orders: captured → CONFIRMED, commit the stock
@@ -166,9 +231,30 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.inbox.orders, ['orders:OrdersHandlers.onPaymentCaptured', newId()]],
       [sql.lockOrder, [orderId]],
       [sql.updateOrder, [orderId, 'CONFIRMED', PRICE, JSON.stringify({ step: 'COMMITTING', attempt: 1 })]],
-      [sql.history, [orderId, 2, ['Payment captured', 'Order confirmed'], [`${PRICE} cents were taken (ledger entry ${entryId}).`, 'The order is confirmed. Asking inventory to send the stock out.']]],
+      [
+        sql.history,
+        [
+          orderId,
+          2,
+          ['Payment captured', 'Order confirmed'],
+          [`${PRICE} cents were taken (ledger entry ${entryId}).`, 'The order is confirmed. Asking inventory to send the stock out.'],
+        ],
+      ],
       [sql.withdraw, [deadline]],
-      [sql.outbox.orders, [owner, [commitId, newId()], ['inventory.commit-stock.v1', 'orders.step-deadline.v1'], [orderId, deadline], [env('orders', 'inventory.commit-stock.v1', { orderId }, orderId), env('orders', 'orders.step-deadline.v1', { orderId, step: 'COMMITTING', attempt: 1 }, deadline)], [null, soon]]],
+      [
+        sql.outbox.orders,
+        [
+          owner,
+          [commitId, newId()],
+          ['inventory.commit-stock.v1', 'orders.step-deadline.v1'],
+          [orderId, deadline],
+          [
+            env('orders', 'inventory.commit-stock.v1', { orderId }, orderId),
+            env('orders', 'orders.step-deadline.v1', { orderId, step: 'COMMITTING', attempt: 1 }, deadline),
+          ],
+          [null, soon],
+        ],
+      ],
     ]);
     await mark('billing', r4.seq);
     // 6. inventory commits the stock
@@ -177,7 +263,17 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.lockReservation, [orderId]],
       [sql.commitItem, [sku]],
       [sql.commitReservation, [orderId]],
-      [sql.outbox.inventory, [owner, [newId()], ['inventory.stock-committed.v1'], [orderId], [env('inventory', 'inventory.stock-committed.v1', { orderId }, orderId)], [null]]],
+      [
+        sql.outbox.inventory,
+        [
+          owner,
+          [newId()],
+          ['inventory.stock-committed.v1'],
+          [orderId],
+          [env('inventory', 'inventory.stock-committed.v1', { orderId }, orderId)],
+          [null],
+        ],
+      ],
     ]);
     await mark('orders', r5.seq);
     // 7. orders: stock committed, done
@@ -233,7 +329,9 @@ export async function seedFloorShop(url) {
   try {
     await c.query(`INSERT INTO inventory.items (sku, name, price_cents, available, reserved)
       SELECT 'BENCH-SKU-' || i, 'Bench item ' || i, ${PRICE}, 100000000, 0 FROM generate_series(0, ${SKUS - 1}) i`);
-    await c.query(`INSERT INTO billing.accounts (id, customer_id) SELECT 'customer:bench-customer-' || i, 'bench-customer-' || i FROM generate_series(0, ${CUSTOMERS - 1}) i`);
+    await c.query(
+      `INSERT INTO billing.accounts (id, customer_id) SELECT 'customer:bench-customer-' || i, 'bench-customer-' || i FROM generate_series(0, ${CUSTOMERS - 1}) i`,
+    );
     for (let i = 0; i < CUSTOMERS; i++) {
       const id = randomUUID();
       await c.query(`BEGIN; INSERT INTO billing.journal_entries (id, kind) VALUES ('${id}', 'DEPOSIT');
@@ -254,6 +352,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     .parse()
     .opts();
   if (o.seed) await seedFloorShop(o.databaseUrl);
-  const r = await runFloor({ url: o.databaseUrl, seconds: Number(o.seconds), clients: Number(o.clients), pgPid: o.pgPid ? Number(o.pgPid) : undefined, say: console.log });
+  const r = await runFloor({
+    url: o.databaseUrl,
+    seconds: Number(o.seconds),
+    clients: Number(o.clients),
+    pgPid: o.pgPid ? Number(o.pgPid) : undefined,
+    say: console.log,
+  });
   console.log(JSON.stringify(r, null, 2));
 }

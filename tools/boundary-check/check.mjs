@@ -20,8 +20,14 @@ export async function runCheck(root, settings, { cache = false } = {}) {
     return { project, output: { modules: [], summary: { violations: [] } }, violations: [] };
   }
   const options = buildCruiseOptions(project, settings, cache ? prepareCache(root) : null);
-  const transpile = project.hasTsConfig ? { tsConfig: extractTSConfig(join(root, 'tsconfig.json')) } : {};
-  const result = await cruise(project.scan, { ...options, outputType: 'json' }, undefined, transpile);
+  const tsconfig = join(root, 'tsconfig.json');
+  const transpile = project.hasTsConfig ? { tsConfig: extractTSConfig(tsconfig) } : {};
+  // The aliases are resolved by enhanced-resolve's own tsconfig support, which handles a '*' inside a pattern
+  // ('@app/*/contracts') as TypeScript does. dependency-cruiser's `tsConfig` option would use tsconfig-paths, which
+  // mis-reads such a pattern (github.com/jonaskello/tsconfig-paths/issues/140) and reports every contracts import
+  // as unresolvable.
+  const resolve = project.hasTsConfig ? { tsconfig: { configFile: tsconfig } } : undefined;
+  const result = await cruise(project.scan, { ...options, outputType: 'json' }, resolve, transpile);
   const output = typeof result.output === 'string' ? JSON.parse(result.output) : result.output;
   // With outputType 'json' dependency-cruiser's exitCode is always 0: count the errors ourselves.
   const violations = output.summary.violations

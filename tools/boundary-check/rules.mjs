@@ -204,8 +204,8 @@ export const RULES = {
       if (entry) {
         const file = `libs/${entry[1]}/src/${entry[2] ? 'contracts/' : ''}index.ts`;
         return (
-          `'${c.specifier}' resolves to no file: create ${file}, or add '${c.specifier}' to "paths" in tsconfig.json ` +
-          `(every module needs '@app/<name>' and '@app/<name>/contracts').`
+          `'${c.specifier}' resolves to no file: create ${file}. tsconfig.json "paths" maps '@app/<name>' and ` +
+          `'@app/<name>/contracts' for every folder under libs/ (check the aliases are still there).`
         );
       }
       if (c.specifier.startsWith('@app/')) {
@@ -309,7 +309,6 @@ export function buildCruiseOptions(project, settings, cache = null) {
     ],
     // keep `import type` and imports only used as types: they couple modules just the same
     tsPreCompilationDeps: true,
-    ...(project.hasTsConfig ? { tsConfig: { fileName: 'tsconfig.json' } } : {}),
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { BillingModule } from '@app/billing';
-import { runMain, startModuleService } from '@app/platform';
+import { loadEnvFileIfPresent, runMain, startModuleService } from '@app/platform';
 
 /**
  * Billing extracted into its own service: the same BillingModule the monolith loads, with its own database
  * (BILLING_DATABASE_URL, else an embedded PostgreSQL of its own), its HTTP endpoints on BILLING_PORT (3001) and its
  * messages over BullMQ (REDIS_URL). Run the monolith with REMOTE_MODULES=billing beside it. See docs/extracting-a-service.md.
  */
+loadEnvFileIfPresent(); // ./.env, if any; the environment wins
 runMain(() =>
   startModuleService({
     name: 'billing',

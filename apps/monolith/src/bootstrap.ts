@@ -5,12 +5,13 @@ import {
   type Running,
   assertPlacementReady,
   configOrExit as loadOrExit,
+  discoverModules,
   platformOptions,
   serve,
   startDatabaseServer,
 } from '@app/platform';
 import type { LoggerService } from '@nestjs/common';
-import { AppModule, MONOLITH_MODULES, checkRemoteModules, routesTo } from './app.module';
+import { AppModule, checkRemoteModules, routesTo } from './app.module';
 
 /** Loads the configuration, REMOTE_MODULES included, or exits 78 naming each bad setting. */
 export function configOrExit(): AppConfig {
@@ -29,14 +30,16 @@ export function placement(config: AppConfig): HostPlacement | undefined {
 
 /** The modules that run in this process (all but REMOTE_MODULES). */
 export function hostedModuleNames(config: AppConfig): string[] {
-  return Object.keys(MONOLITH_MODULES).filter((m) => !config.REMOTE_MODULES.includes(m));
+  return discoverModules()
+    .map((m) => m.name)
+    .filter((m) => !config.REMOTE_MODULES.includes(m));
 }
 
 /** The monolith's composition, configured. */
 export function appModule(config: AppConfig, database: DatabaseServer) {
   return AppModule.forRoot(platformOptions(config, database, placement(config), hostedModuleNames(config).length), {
     remote: config.REMOTE_MODULES,
-    orders: { saga: { stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS, maxAttempts: config.SAGA_MAX_ATTEMPTS } },
+    config,
   });
 }
 

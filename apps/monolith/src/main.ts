@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { createLogger, drainOnSignals, runMain } from '@app/platform';
+import { createLogger, drainOnSignals, loadEnvFileIfPresent, runMain } from '@app/platform';
 import { configOrExit, start } from './bootstrap';
 
+loadEnvFileIfPresent(); // ./.env, if any; the environment wins
 runMain(async () => {
   const config = configOrExit();
   const logger = createLogger(config);

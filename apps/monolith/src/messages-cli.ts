@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { loadConfig, runMessagesCli } from '@app/platform';
-import { MONOLITH_MODULES, checkRemoteModules } from './app.module';
+import { loadConfig, loadEnvFileIfPresent, runMessagesCli } from '@app/platform';
+import { checkRemoteModules } from './app.module';
+import { hostedModuleNames } from './bootstrap';
 
 /**
  * `messages`: the operators' CLI for the messaging outboxes of the modules this monolith hosts (all but
@@ -13,12 +14,13 @@ import { MONOLITH_MODULES, checkRemoteModules } from './app.module';
  * Connects to DATABASE_URL, else to the embedded server of a running app on 127.0.0.1:EMBEDDED_PG_PORT.
  */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const remote = checkRemoteModules(loadConfig(env).REMOTE_MODULES);
-  const modules = Object.keys(MONOLITH_MODULES).filter((m) => !remote.includes(m));
-  return runMessagesCli(argv, modules, { env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  const config = loadConfig(env);
+  checkRemoteModules(config.REMOTE_MODULES);
+  return runMessagesCli(argv, hostedModuleNames(config), { env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
 }
 
 if (require.main === module) {
+  loadEnvFileIfPresent(); // ./.env, if any; the environment wins
   main().then(
     (code) => (process.exitCode = code),
     (error: unknown) => {

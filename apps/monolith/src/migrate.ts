@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger, retireOtherLogins, rolePrefixOf, startDatabaseServer } from '@app/platform';
+import { createLogger, loadEnvFileIfPresent, retireOtherLogins, rolePrefixOf, startDatabaseServer } from '@app/platform';
 import { NestFactory } from '@nestjs/core';
 import { appModule, configOrExit, hostedModuleNames } from './bootstrap';
 
@@ -32,6 +32,7 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 }
 
+loadEnvFileIfPresent(); // ./.env, if any; the environment wins
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);

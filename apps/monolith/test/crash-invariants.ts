@@ -51,9 +51,12 @@ export async function expectSettledInvariants(
   const { rows: refunds } = await db.billing.query(`SELECT count(*)::int AS n FROM billing.journal_entries WHERE kind = 'REFUND'`);
   expect(captures.length - refunds[0].n).toBe(confirmed.length);
 
-  const { rows: dead } = await db.orders.query(`SELECT
-      (SELECT count(*) FROM orders.outbox WHERE status = 'dead') + (SELECT count(*) FROM inventory.outbox WHERE status = 'dead') AS n`);
-  const { rows: deadBilling } = await db.billing.query(`SELECT count(*) AS n FROM billing.outbox WHERE status = 'dead'`);
-  expect(Number(dead[0].n) + Number(deadBilling[0].n)).toBe(0);
+  const deadLetters = `SELECT message_id, type, attempts, last_error FROM %s.outbox WHERE status = 'dead'`;
+  const dead = [
+    ...(await db.orders.query(deadLetters.replace('%s', 'orders'))).rows,
+    ...(await db.orders.query(deadLetters.replace('%s', 'inventory'))).rows,
+    ...(await db.billing.query(deadLetters.replace('%s', 'billing'))).rows,
+  ];
+  expect(dead).toEqual([]);
   return orders;
 }

@@ -1,4 +1,12 @@
-import { catalogueEntries, HandlerRegistry, MessageCatalog, renderAsyncApi, renderCatalogueMarkdown } from '@app/platform';
+import {
+  type CatalogueEntry,
+  catalogueEntries,
+  HandlerRegistry,
+  MessageCatalog,
+  renderAsyncApi,
+  renderCatalogueMarkdown,
+} from '@app/platform';
+import { Parser } from '@asyncapi/parser';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { appContext } from './app-context';
@@ -32,15 +40,9 @@ describe('event catalogue', () => {
   });
 
   it('is up to date in docs/events.md and docs/asyncapi.json', () => {
-    const descriptions = contractDescriptions();
-    const entries = catalogueEntries(
-      context.app.get(MessageCatalog),
-      context.app.get(HandlerRegistry),
-      (type) => descriptions.get(type) ?? '',
-    );
+    const entries = describedEntries();
     const markdown = renderCatalogueMarkdown(entries);
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
-    const asyncapi = `${JSON.stringify(renderAsyncApi(entries, { title: 'Monolith-First messages', version: pkg.version, description: pkg.description }), null, 2)}\n`;
+    const asyncapi = `${JSON.stringify(asyncApiDocument(entries), null, 2)}\n`;
     if (UPDATE) {
       writeFileSync(MARKDOWN, markdown);
       writeFileSync(ASYNCAPI, asyncapi);
@@ -57,7 +59,34 @@ describe('event catalogue', () => {
       ...(readOrEmpty(ASYNCAPI) === asyncapi ? {} : { hint: stale }),
     });
   });
+
+  it('is a valid AsyncAPI document (@asyncapi/parser), with a channel per message and an operation per producer and consumer', async () => {
+    const entries = describedEntries();
+    const { document, diagnostics } = await new Parser().parse(JSON.stringify(asyncApiDocument(entries)));
+    const problems = diagnostics
+      .filter((d) => Number(d.severity) <= 1) // 0 error, 1 warning; information (e.g. 'a newer AsyncAPI exists') and hints pass
+      .map((d) => `${d.path.join('.')}: ${d.message} (${d.code})`);
+    expect(problems).toEqual([]);
+    expect(document?.channels().length).toBe(entries.length);
+    const operations = document!.operations().all();
+    expect(operations.filter((o) => o.isSend())).toHaveLength(entries.length);
+    expect(operations.filter((o) => o.isReceive())).toHaveLength(entries.reduce((n, e) => n + e.consumers.length, 0));
+    const capture = document!.channels().get('billing_capture_payment_v1');
+    expect(capture?.address()).toBe('billing.capture-payment.v1');
+    expect(capture?.messages().all()[0].payload()?.required()).toEqual(['orderId', 'customerId', 'amountCents']);
+  });
+
+  /** Every catalogue entry with the prose of its contract. */
+  function describedEntries(): CatalogueEntry[] {
+    const descriptions = contractDescriptions();
+    return catalogueEntries(context.app.get(MessageCatalog), context.app.get(HandlerRegistry), (type) => descriptions.get(type) ?? '');
+  }
 });
+
+function asyncApiDocument(entries: CatalogueEntry[]): Record<string, unknown> {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
+  return renderAsyncApi(entries, { title: 'Monolith-First messages', version: pkg.version, description: pkg.description });
+}
 
 /** The doc comment right above each `export const X = { type: '...' }` in the modules' contracts files (not the file's header). */
 function contractDescriptions(): Map<string, string> {

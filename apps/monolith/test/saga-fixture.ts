@@ -1,5 +1,4 @@
-import { BillingModule } from '@app/billing';
-import { InventoryModule } from '@app/inventory';
+import { OrdersModule } from '@app/orders';
 import {
   type BullMqMessagingOptions,
   DeadLetters,
@@ -7,6 +6,7 @@ import {
   MessageDispatcher,
   connectBullMq,
   createTestApp,
+  discoverModules,
   type ModuleDb,
   moduleDbToken,
   dropBullMqPrefix,
@@ -23,7 +23,7 @@ const FAST_SAGA: SagaTiming = { stepTimeoutMs: 300, maxAttempts: 2, maxRetryDela
 
 /** The three modules on one platform, with a saga whose steps time out in `stepTimeoutMs`. */
 export function bootMonolith(db?: TestDatabase, saga: SagaTiming = FAST_SAGA): Promise<TestApp> {
-  return createTestApp(hostedModules({ orders: { saga } }), db);
+  return createTestApp(hostedModules({ modules: { orders: OrdersModule.forRoot({ saga }) } }), db);
 }
 
 /**
@@ -84,13 +84,13 @@ export async function bootExtractedTopology(options: ExtractedOptions): Promise<
     lockMs: options.lockMs ?? 2_000,
   });
   const messaging = (host: string, peers: string[]) => ({ ...FAST_MESSAGING, bullmq: bullmq(host, peers) });
-  const remoteModule = (name: string) =>
-    ({ billing: BillingModule, inventory: InventoryModule })[name] ?? fail(`no service fixture for ${name}`);
+  // the module's own Nest module, as its apps/<module>-service imports it
+  const remoteModule = (name: string) => (discoverModules().find((m) => m.name === name) ?? fail(`no module ${name}`)).load();
   const apps = new Map<string, TestApp>();
   try {
     for (const name of remote) apps.set(name, await createTestApp([remoteModule(name)], undefined, messaging(name, ['monolith'])));
     const main = await createTestApp(
-      hostedModules({ remote, orders: { saga: options.saga ?? FAST_SAGA } }),
+      hostedModules({ remote, modules: { orders: OrdersModule.forRoot({ saga: options.saga ?? FAST_SAGA }) } }),
       undefined,
       messaging('monolith', remote),
     );

@@ -4,8 +4,9 @@
  * and health. It knows no business module.
  */
 export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
+export { loadEnvFileIfPresent } from './config/env-file';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDb, ModuleDatabases, moduleDbToken } from './database/database.module';
-export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
+export { type DatabaseServer, ensureDatabase, startDatabaseServer, waitForDatabase } from './database/database-server';
 export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
 export {
   type DatabaseConnectionSettings,
@@ -66,6 +67,7 @@ export {
   serveOpenApi,
   startModuleService,
 } from './host/host';
+export { type ConfigureModule, type DiscoveredModule, type ModuleImport, PLATFORM_LIBS, discoverModules } from './host/module-discovery';
 export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
 export { TEST_ROLE_SECRET, appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
@@ -79,5 +81,6 @@ export {
   uniqueBullMqPrefix,
 } from './testing/redis';
 export { freePort } from './testing/free-port';
+export { LateServer } from './testing/late-server';
 export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
 export * from './messaging';

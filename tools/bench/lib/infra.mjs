@@ -3,9 +3,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** Cleanup actions, run in reverse order on normal exit, on an error, and on SIGINT/SIGTERM. */
@@ -299,68 +300,18 @@ async function redisVersion(url) {
   return /redis_version:(\S+)/.exec(String(info))?.[1] ?? 'unknown';
 }
 
-/** One command over a fresh connection (RESP2). Enough for PING, INFO and CONFIG GET. */
-export function redisCommand(url, args, timeoutMs = 2_000) {
-  const { hostname, port, password, username } = new URL(url);
-  const encode = (parts) => `*${parts.length}\r\n${parts.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
-    let buffer = Buffer.alloc(0);
-    let pendingAuth = Boolean(password);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('redis: timeout')));
-    socket.on('error', reject);
-    socket.on('connect', () => {
-      if (password) socket.write(encode(username ? ['AUTH', username, password] : ['AUTH', decodeURIComponent(password)]));
-      socket.write(encode(args));
-    });
-    socket.on('data', (chunk) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const parsed = parseResp(buffer, 0);
-        if (!parsed) return;
-        buffer = buffer.subarray(parsed.end);
-        if (parsed.value instanceof Error) {
-          socket.destroy();
-          return reject(parsed.value);
-        }
-        if (pendingAuth) {
-          pendingAuth = false;
-          continue;
-        }
-        socket.end();
-        return resolve(parsed.value);
-      }
-    });
-  });
-}
-
-function parseResp(buf, at) {
-  const eol = buf.indexOf('\r\n', at);
-  if (eol < 0) return null;
-  const type = String.fromCharCode(buf[at]);
-  const line = buf.toString('utf8', at + 1, eol);
-  if (type === '+') return { value: line, end: eol + 2 };
-  if (type === '-') return { value: new Error(line), end: eol + 2 };
-  if (type === ':') return { value: Number(line), end: eol + 2 };
-  if (type === '$') {
-    const n = Number(line);
-    if (n < 0) return { value: null, end: eol + 2 };
-    if (buf.length < eol + 2 + n + 2) return null;
-    return { value: buf.toString('utf8', eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
+/** One command over a fresh connection that gives up within `timeoutMs`. Enough for PING, INFO and CONFIG GET. */
+export async function redisCommand(url, [command, ...args], timeoutMs = 2_000) {
+  // connected explicitly and never reconnected, so a command fails at once when Redis is not there
+  const options = { lazyConnect: true, retryStrategy: () => null, connectTimeout: timeoutMs, commandTimeout: timeoutMs };
+  const client = new Redis(url, { ...options, connectionName: 'monolith-first:bench' });
+  client.on('error', () => undefined); // the rejected command says why
+  try {
+    await client.connect();
+    return await client.call(command, ...args);
+  } finally {
+    client.disconnect();
   }
-  if (type === '*') {
-    const n = Number(line);
-    const items = [];
-    let end = eol + 2;
-    for (let i = 0; i < n; i++) {
-      const item = parseResp(buf, end);
-      if (!item) return null;
-      items.push(item.value);
-      end = item.end;
-    }
-    return { value: items, end };
-  }
-  return { value: new Error(`redis: unexpected reply ${line}`), end: eol + 2 };
 }
 
 export function commandVersion(command, args = ['--version']) {

@@ -324,7 +324,7 @@ describe('lint:boundaries --cache', () => {
 
       const tsconfigPath = path.join(root, 'tsconfig.json');
       const tsconfig = JSON.parse(fs.readFileSync(tsconfigPath, 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
-      delete tsconfig.compilerOptions.paths['@app/billing'];
+      delete tsconfig.compilerOptions.paths['@app/*'];
       fs.writeFileSync(tsconfigPath, JSON.stringify(tsconfig));
       const { status, report } = lintJson(root, '--cache');
       expect(status).toBe(1);

@@ -56,6 +56,11 @@ export const AppConfigSchema = z.object({
   SAGA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /**
+   * How long a starting process waits for an external PostgreSQL (DATABASE_URL) and for Redis to accept connections,
+   * logging each wait, before it gives up. 0: fail at once.
+   */
+  STARTUP_RETRY_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  /**
    * The extraction switch: modules that run in their own service (apps/<module>-service) instead of in this process.
    * Their code is not loaded; their messages go over BullMQ on REDIS_URL. Empty: everything in process, no Redis.
    */

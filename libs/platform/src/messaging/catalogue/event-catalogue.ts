@@ -24,10 +24,12 @@ export function catalogueEntries(
   const subscriptions = handlers.all();
   return catalog.entries().map(({ module, contract }) => {
     const [, name = contract.type, version = ''] = /^(.*)\.(v\d+)$/.exec(contract.type) ?? [];
-    const { $schema: _ignored, ...schema } = z.toJSONSchema(contract.schema, { io: 'input', unrepresentable: 'any' }) as Record<
-      string,
-      unknown
-    >;
+    // Draft-07: AsyncAPI's default schema format is a superset of it (2020-12 keywords such as prefixItems are not).
+    const { $schema: _ignored, ...schema } = z.toJSONSchema(contract.schema, {
+      io: 'input',
+      unrepresentable: 'any',
+      target: 'draft-07',
+    }) as Record<string, unknown>;
     return {
       type: contract.type,
       name,

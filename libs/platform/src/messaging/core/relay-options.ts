@@ -22,6 +22,12 @@ export interface RelayOptions {
   suspectAfterClaims: number;
   /** A suspect whose solo deliveries left no outcome this many times is dead-lettered: it kills the process. */
   maxSoloRuns: number;
+  /**
+   * A suspect runs alone only once the relay has lived this long (ms). A handler that kills the process does so
+   * wherever it runs; an outside killer (an OOM killer, a deploy, a kill -9 storm) strikes at random moments and
+   * mostly soon after starts. Waiting keeps such storms from dead-lettering healthy messages.
+   */
+  suspectAfterUptimeMs: number;
   /** Delivered messages are deleted in batches, at most this long after delivery (ms). */
   markDelayMs: number;
   /** Inbox rows (duplicate detection) are deleted after this long (ms). Must exceed the longest retry span. */
@@ -39,6 +45,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   retry: { baseMs: 200, capMs: 60_000, maxAttempts: 10 },
   suspectAfterClaims: 2,
   maxSoloRuns: 2,
+  suspectAfterUptimeMs: 5_000,
   markDelayMs: 50,
   inboxRetentionMs: 7 * 24 * 60 * 60_000,
   pruneIntervalMs: 60_000,
@@ -50,9 +57,18 @@ export function resolveRelayOptions(input: RelayOptionsInput = {}): RelayOptions
   const options: RelayOptions = { ...DEFAULT_RELAY_OPTIONS, ...input, retry: { ...DEFAULT_RELAY_OPTIONS.retry, ...input.retry } };
   const values = { ...options, ...options.retry } as unknown as Record<string, unknown>;
   const positive = ['pollIntervalMs', 'batchSize', 'leaseMs', 'inboxRetentionMs', 'pruneIntervalMs', 'pruneBatchSize'];
-  for (const name of [...positive, 'baseMs', 'capMs', 'maxAttempts', 'suspectAfterClaims', 'maxSoloRuns', 'markDelayMs']) {
+  for (const name of [
+    ...positive,
+    'baseMs',
+    'capMs',
+    'maxAttempts',
+    'suspectAfterClaims',
+    'maxSoloRuns',
+    'markDelayMs',
+    'suspectAfterUptimeMs',
+  ]) {
     const value = values[name];
-    const min = name === 'markDelayMs' ? 0 : 1;
+    const min = name === 'markDelayMs' || name === 'suspectAfterUptimeMs' ? 0 : 1;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
       throw new Error(`Messaging option ${name} must be a number ≥ ${min}, got ${String(value)}.`);
   }

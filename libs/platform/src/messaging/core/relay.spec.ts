@@ -390,7 +390,7 @@ describe('OutboxRelay', () => {
 
   it('delivers a message claimed again and again without an outcome alone, with nothing else in flight', async () => {
     const busyDuring = new Map<number, number>();
-    const s = stack({ slots: 8 });
+    const s = stack({ slots: 8, relay: { suspectAfterUptimeMs: 0 } });
     handle(Note, async (p) => {
       busyDuring.set(p.n, s.gate.busy);
       await new Promise((r) => setTimeout(r, 30));
@@ -411,10 +411,24 @@ describe('OutboxRelay', () => {
     const killer = note(1, 'K');
     await insertRaw(killer, { claims: 4, soloRuns: 2 });
     await insertRaw(note(2, 'K'));
-    const s = await stack().start('alpha');
+    const s = await stack({ relay: { suspectAfterUptimeMs: 0 } }).start('alpha');
     await waitFor(async () => (await rowOf(killer.id))?.status === 'dead', 'the dead letter');
     expect((await rowOf(killer.id)).last_error).toMatch(/process died while applying alpha\.note\.v1 .* alone, 2 time\(s\)/);
     await waitFor(() => calls === 1, 'the next message of its key');
+    expect(s).toBeDefined();
+  });
+
+  it('runs a suspect alone only once the relay has lived suspectAfterUptimeMs; the other keys do not wait', async () => {
+    const ran: { n: number; at: number }[] = [];
+    handle(Note, (p) => void ran.push({ n: p.n, at: Date.now() }));
+    const suspect = note(0, 'S');
+    await insertRaw(suspect, { claims: 3, soloRuns: 1 });
+    await insertRaw(note(1, 'other'));
+    const started = Date.now();
+    const s = await stack({ relay: { suspectAfterUptimeMs: 1_500 } }).start('alpha');
+    await waitFor(outboxEmpty, 'both messages');
+    expect(ran.find((r) => r.n === 1)!.at - started).toBeLessThan(1_500); // the others do not wait
+    expect(ran.find((r) => r.n === 0)!.at - started).toBeGreaterThanOrEqual(1_500);
     expect(s).toBeDefined();
   });
 

@@ -70,6 +70,9 @@ export class OutboxRelay implements OutboxCourier {
   private toDeleteRiding: string[] = [];
   private stopRiding?: () => void;
   private markTimer?: NodeJS.Timeout;
+  /** Resolves once the relay has lived `suspectAfterUptimeMs` (or stops); suspects wait for it. Unset: driven by hand. */
+  private settled?: Promise<void>;
+  private settle?: () => void;
   private marking?: Promise<void>;
   /** Leased to us but no longer in memory (the database failed under them): released once it answers again. */
   private forgotten: string[] = [];
@@ -113,6 +116,10 @@ export class OutboxRelay implements OutboxCourier {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`The ${this.module} relay was already started; create a new OutboxRelay.`);
     this.state = 'running';
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+      setTimeout(resolve, this.options.suspectAfterUptimeMs).unref();
+    });
     await this.deps.presence.join(this.module, { connectionString: this.deps.db.connectionString }, () => this.wake());
     this.deps.outbox.attach(this);
     this.stopRiding = this.deps.db.rideAlong(() => this.ride());
@@ -131,6 +138,7 @@ export class OutboxRelay implements OutboxCourier {
       return;
     }
     this.state = 'stopping';
+    this.settle?.();
     this.deps.outbox.attach(undefined);
     this.stopRiding?.();
     this.deps.presence.leave(this.module);
@@ -223,8 +231,9 @@ export class OutboxRelay implements OutboxCourier {
           `(claimed ${message.claims} times without an outcome): it most likely crashes the process (an exit or an out-of-memory in a handler).`,
       );
     }
-    const gate = this.deps.gate;
-    return suspect ? gate.solo(() => this.deliverAlone(message)) : gate.run(() => this.deliver(message));
+    if (!suspect) return this.deps.gate.run(() => this.deliver(message));
+    await this.settled; // only a process that has lived a while tells whether the message kills it
+    return this.deps.gate.solo(() => this.deliverAlone(message));
   }
 
   /** Started, or driven by hand (runOnce): deliveries may go on. */
@@ -240,7 +249,10 @@ export class OutboxRelay implements OutboxCourier {
       `Delivering ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) alone: it was claimed ${message.claims} ` +
         `times without an outcome, so the process may have died of it.`,
     );
-    return this.deliver(message);
+    const outcome = await this.deliver(message);
+    // The outcome is recorded before anything else runs: a death after this point is not the message's doing.
+    if (outcome === 'delivered') await this.flushMarks();
+    return outcome;
   }
 
   private async deliver(message: Held): Promise<Outcome> {

@@ -122,6 +122,7 @@ export function bullMqProviders(options: BullMqMessagingOptions, relay: RelayOpt
           lockMs: options.lockMs,
           maxStalledCount: options.maxStalledCount,
           maxSoloRuns: relay.maxSoloRuns,
+          suspectAfterUptimeMs: relay.suspectAfterUptimeMs,
           registry,
           dispatcher,
           gate,

@@ -35,6 +35,8 @@ export interface BullMqServerOptions {
   maxStalledCount?: number;
   /** A job taken back after a worker died runs alone; if the process dies this many times while it runs alone, it is dead-lettered. */
   maxSoloRuns?: number;
+  /** A suspect runs alone only once this worker has lived this long (ms): see RelayOptions.suspectAfterUptimeMs. */
+  suspectAfterUptimeMs?: number;
   registry: HandlerRegistry;
   dispatcher: MessageDispatcher;
   /** The process's delivery gate (shared with the relays): a suspect runs with nothing else in flight. */
@@ -67,6 +69,8 @@ export class BullMqServer extends Server implements CustomTransportStrategy {
   override readonly propagatesEventHandlerErrors = true;
   private worker?: Worker;
   private lastErrorLog = 0;
+  private settled: Promise<void> = Promise.resolve();
+  private settle?: () => void;
 
   constructor(private readonly options: BullMqServerOptions) {
     super();
@@ -81,6 +85,10 @@ export class BullMqServer extends Server implements CustomTransportStrategy {
       this.addHandler(type, (envelope: unknown) => this.options.dispatcher.deliver(envelope), true);
     }
     const lockMs = this.options.lockMs ?? 30_000;
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+      setTimeout(resolve, this.options.suspectAfterUptimeMs ?? 5_000).unref();
+    });
     const worker = new Worker(this.options.queue, (job, token) => this.process(job, token), {
       connection: this.options.connection,
       prefix: this.options.prefix,
@@ -118,6 +126,7 @@ export class BullMqServer extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    this.settle?.();
     await worker?.close();
   }
 
@@ -149,6 +158,7 @@ export class BullMqServer extends Server implements CustomTransportStrategy {
     }
     const run = () => this.runHandlers(job, handler, token);
     if (!suspect) return this.options.gate.run(run);
+    await this.settled; // only a process that has lived a while tells whether the job kills it
     return this.options.gate.solo(async () => {
       await job.updateProgress({ soloRuns: soloRuns + 1 });
       this.logger.warn(`Running ${job.name} ${job.id} alone: a worker died while it ran, and it may be why.`);

@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { retryStartup } from '../../../host/startup-retry';
 
 /**
  * Connection settings for a producer (a Queue that the relay enqueues through). No offline queue and a command
@@ -30,16 +31,34 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
- * Pings Redis once, failing within `timeoutMs` with a message that says what needs Redis and where it was looked
- * for. Used at start-up, so a process that needs Redis does not start without it.
+ * Pings Redis until it answers, for up to `retryMs` (STARTUP_RETRY_MS; each ping fails within `timeoutMs`), then
+ * fails with a message that says what needs Redis and where it was looked for. Used at start-up, so a process that
+ * needs Redis does not start without it, but waits for one that is still starting (or loading its AOF). A refused
+ * password is not waited for.
  */
-export async function assertRedisReachable(url: string, needs: string, timeoutMs = 3_000): Promise<void> {
-  const problem = await pingRedis(url, timeoutMs);
-  if (problem === null) return;
-  throw new Error(
-    `${needs} needs Redis, which is not reachable at ${redactRedisUrl(url)} (${problem}). ` +
-      `Start Redis (e.g. 'redis-server --appendonly yes --appendfsync always', or 'docker compose up redis') or set REDIS_URL, and start again.`,
-  );
+export async function assertRedisReachable(
+  url: string,
+  needs: string,
+  options: { retryMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  const { retryMs = 0, timeoutMs = 3_000 } = options;
+  try {
+    await retryStartup(
+      `Redis at ${redactRedisUrl(url)} (${needs} needs it)`,
+      async () => {
+        const problem = await pingRedis(url, timeoutMs);
+        if (problem !== null) throw new Error(problem);
+      },
+      { retryMs, retryable: (error) => !/NOAUTH|WRONGPASS|invalid password/i.test(error.message) },
+    );
+  } catch (error) {
+    throw new Error(
+      `${needs} needs Redis, which is not reachable at ${redactRedisUrl(url)} (${(error as Error).message}). ` +
+        `Start Redis (e.g. 'redis-server --appendonly yes --appendfsync always', or 'docker compose up redis') or set REDIS_URL ` +
+        `(STARTUP_RETRY_MS: how long to wait for it), and start again.`,
+      { cause: error },
+    );
+  }
 }
 
 /** Pings Redis once within `timeoutMs`; returns why it is unusable (ECONNREFUSED, ENOTFOUND, NOAUTH...), or null. */

@@ -1,2 +1,0 @@
-// Loaded only when orders runs in the monolith (not listed in REMOTE_MODULES): see ../app.module.ts.
-export { OrdersModule } from '@app/orders';
