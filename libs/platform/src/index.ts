@@ -3,7 +3,17 @@
  * migrations, the embedded PostgreSQL), HTTP conventions (problem+json, validation, idempotency keys)
  * and health. It knows no business module.
  */
-export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
+export {
+  type AppConfig,
+  AppConfigSchema,
+  ConfigError,
+  DEV_MODULE_DB_SECRET,
+  PUBLIC_SECRETS,
+  TEST_MODULE_DB_SECRET,
+  assertSafeToServe,
+  authModeOf,
+  loadConfig,
+} from './config/app-config';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
 export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
@@ -16,6 +26,10 @@ export {
 } from './database/module-data-source';
 export { moduleConnectionUrl, moduleRoleName, provisionModule } from './database/module-roles';
 export { configureHttp } from './http/configure-http';
+export { type AuthOptions, AuthGuard } from './http/auth/auth.guard';
+export { ADMIN_TOKEN_SCHEME, Authenticated, BEARER_SCHEME, CurrentPrincipal, Public } from './http/auth/auth.decorators';
+export { ADMIN_SCOPE, type Principal, assertMayActFor, hasScope, mayActFor } from './http/auth/principal';
+export type { JwtSettings } from './http/auth/token-verifier';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
 export { CentsSchema, QuantitySchema, SchemaPipe, ValidBody, ValidHeader, ValidParam } from './http/validation';
@@ -48,7 +62,7 @@ export {
   serveOpenApi,
   startModuleService,
 } from './host/host';
-export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
+export { FAST_MESSAGING, TEST_ADMIN_TOKEN, createTestApp, type TestApp } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
   RedisServer,

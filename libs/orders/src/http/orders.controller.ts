@@ -3,7 +3,11 @@ import {
   ApiJsonBody,
   ApiPathParam,
   ApiResult,
+  assertMayActFor,
+  Authenticated,
+  CurrentPrincipal,
   IdempotencyKeySchema,
+  type Principal,
   Problem,
   type StoredResponse,
   ValidBody,
@@ -21,7 +25,11 @@ import { OrderIdSchema, OrderViewSchema, type PlaceOrderBody, PlaceOrderSchema }
 
 const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']) });
 
+/** Places, reads and cancels any customer's orders (support staff, back office). Customers act on their own. */
+export const ORDERS_OPERATOR = 'orders:operator';
+
 @ApiTags('orders')
+@Authenticated()
 @Controller('orders')
 export class OrdersController {
   constructor(
@@ -39,10 +47,12 @@ export class OrdersController {
     [400, 409, 422],
   )
   async place(
+    @CurrentPrincipal() principal: Principal,
     @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
     @ValidBody(PlaceOrderSchema) body: PlaceOrderBody,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderAccepted> {
+    assertMayActFor(principal, body.customerId, ORDERS_OPERATOR, 'The customerId in the body');
     return reply(res, await this.requests.place(key, body).catch(toProblem));
   }
 
@@ -56,18 +66,23 @@ export class OrdersController {
     [400, 404, 409, 422],
   )
   async cancel(
+    @CurrentPrincipal() principal: Principal,
     @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
     @ValidParam('id', OrderIdSchema) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderAccepted> {
+    // The owner never changes, so checking before the cancel is race-free.
+    assertMayActFor(principal, (await this.orders.getOrder(id).catch(toProblem)).customerId, ORDERS_OPERATOR, 'This order');
     return reply(res, await this.requests.cancel(key, id).catch(toProblem));
   }
 
   @Get(':id')
   @ApiPathParam('id', OrderIdSchema)
   @ApiResult(200, 'The order, its status and the history of what happened to it, and why', OrderViewSchema, [400, 404])
-  async get(@ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {
-    return this.orders.getOrder(id).catch(toProblem);
+  async get(@CurrentPrincipal() principal: Principal, @ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {
+    const order = await this.orders.getOrder(id).catch(toProblem);
+    assertMayActFor(principal, order.customerId, ORDERS_OPERATOR, 'This order');
+    return order;
   }
 }
 

@@ -1,7 +1,9 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleDataSources } from '../database/database.module';
 import { isModuleReady } from '../database/module-data-source';
+import { Public } from '../http/auth/auth.decorators';
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly dataSources: ModuleDataSources) {}

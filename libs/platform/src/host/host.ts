@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from '../config/app-config';
+import { type AppConfig, AppConfigSchema, ConfigError, assertSafeToServe, authModeOf, loadConfig } from '../config/app-config';
 import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
 import { configureHttp } from '../http/configure-http';
 import { type BullMqMessagingOptions, connectBullMq } from '../messaging/bullmq/bullmq-messaging';
@@ -26,8 +26,11 @@ export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerServi
   return new ConsoleLogger({ json: config.LOG_FORMAT === 'json', colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY) });
 }
 
-/** Loads the configuration (and runs the host's own checks) or exits 78 with a message naming each bad setting. */
-export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c) => c as T): T {
+/**
+ * Loads the configuration and runs the host's checks (default: assertSafeToServe, which a custom check must call too),
+ * or exits 78 with a message naming each bad setting.
+ */
+export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c) => (assertSafeToServe(c), c as T)): T {
   try {
     return check(loadConfig());
   } catch (error) {
@@ -56,8 +59,20 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
     concurrency: config.BULLMQ_CONCURRENCY,
     lockMs: config.BULLMQ_LOCK_MS,
   };
+  const auth: PlatformOptions['auth'] =
+    authModeOf(config) === 'off'
+      ? { mode: 'off' }
+      : {
+          mode: 'jwt',
+          jwtSecret: config.AUTH_JWT_SECRET,
+          jwksUrl: config.AUTH_JWKS_URL,
+          issuer: config.AUTH_ISSUER,
+          audience: config.AUTH_AUDIENCE,
+          clockToleranceS: config.AUTH_CLOCK_TOLERANCE_S,
+        };
   return {
     database: { adminUrl: database.adminUrl, roleSecret: config.MODULE_DB_SECRET },
+    auth,
     messaging: {
       adminToken: config.ADMIN_TOKEN,
       relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },
@@ -123,11 +138,31 @@ export async function serve(options: ServeOptions): Promise<Running> {
       );
     }
     await app.listen(options.port, config.HOST);
+    logAuthMode(config, logger);
     logger.log(`${options.name} is serving http://${config.HOST}:${options.port} (API docs at /docs)`, 'Bootstrap');
     return { app, database, config };
   } catch (error) {
     await database.stop();
     throw error;
+  }
+}
+
+function logAuthMode(config: AppConfig, logger: LoggerService): void {
+  if (authModeOf(config) === 'jwt') {
+    logger.log(
+      `AUTH_MODE=jwt: bearer tokens verified with ${config.AUTH_JWKS_URL ? `the keys at ${config.AUTH_JWKS_URL}` : 'AUTH_JWT_SECRET (HS256)'}, audience '${config.AUTH_AUDIENCE}'`,
+      'Auth',
+    );
+  } else if (config.NODE_ENV === 'production') {
+    logger.warn(
+      'AUTH_MODE=off in production: no caller is authenticated and anybody may deposit, cancel and read every order and balance',
+      'Auth',
+    );
+  } else {
+    logger.log(
+      'AUTH_MODE=off: no tokens are checked, every caller acts as an operator (the admin endpoints still need ADMIN_TOKEN)',
+      'Auth',
+    );
   }
 }
 
@@ -229,7 +264,11 @@ export function moduleServiceSettings(
  */
 export async function startModuleService(definition: ModuleServiceDefinition): Promise<Running> {
   const { name } = definition;
-  const [config, settings] = configOrExit((c) => [c, moduleServiceSettings(name, c, definition.defaultPort)] as const);
+  const [config, settings] = configOrExit((c) => {
+    const own = moduleServiceSettings(name, c, definition.defaultPort);
+    assertSafeToServe(c, Boolean(own.databaseUrl)); // its database is <NAME>_DATABASE_URL; DATABASE_URL is the monolith's
+    return [c, own] as const;
+  });
   const logger = createLogger(config);
   const placement = { host: name, peers: settings.peers };
   await assertPlacementReady(config, placement, `The ${name} service`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { TEST_MODULE_DB_SECRET } from '../config/app-config';
 import type { DatabaseConnectionSettings } from '../database/module-data-source';
 
 /** Set by the Jest global setup: a server URL (DATABASE_URL, or the embedded server it started). */
@@ -25,7 +26,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    settings: { adminUrl: url.toString(), roleSecret: 'test-secret-not-for-production' },
+    settings: { adminUrl: url.toString(), roleSecret: TEST_MODULE_DB_SECRET },
     drop: async () => {
       const c = new Client({ connectionString: serverUrl });
       await c.connect();
