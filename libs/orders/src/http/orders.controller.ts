@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { type OrderAccepted, OrderRequests } from '../application/order-requests';
 import { OrdersService, type OrderView } from '../application/orders.service';
 import { InvalidOrder, OrderAlreadyExists, UnknownOrder } from '../domain/errors';
+import { orderLimitViolations } from '../domain/order';
 import { OrderIdSchema, OrderViewSchema, type PlaceOrderBody, PlaceOrderSchema } from './orders.schemas';
 
 const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']) });
@@ -44,7 +45,7 @@ export class OrdersController {
     202,
     'Accepted: the saga reserves stock, then captures payment, then confirms. Poll the Location.',
     AcceptedSchema,
-    [400, 409, 422],
+    [400, 403, 409, 422],
   )
   async place(
     @CurrentPrincipal() principal: Principal,
@@ -53,6 +54,7 @@ export class OrdersController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderAccepted> {
     assertMayActFor(principal, body.customerId, ORDERS_OPERATOR, 'The customerId in the body');
+    assertWithinLimits(body);
     return reply(res, await this.requests.place(key, body).catch(toProblem));
   }
 
@@ -84,6 +86,14 @@ export class OrdersController {
     assertMayActFor(principal, order.customerId, ORDERS_OPERATOR, 'This order');
     return order;
   }
+}
+
+/** Limits of the lines together (no single line shows them): 422 at once, before the saga could fail on them later. */
+function assertWithinLimits(body: PlaceOrderBody): void {
+  const violations = orderLimitViolations(body.lines);
+  if (violations.length === 0) return;
+  const errors = violations.map((v) => ({ in: 'body', field: v.line === null ? 'lines' : `lines.${v.line}.quantity`, message: v.message }));
+  throw Problem.unprocessable('order-limits', `No order can hold these lines: ${errors.map((e) => e.message).join('; ')}.`, { errors });
 }
 
 function reply(res: Response, response: StoredResponse<OrderAccepted>): OrderAccepted {

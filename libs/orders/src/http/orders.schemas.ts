@@ -1,17 +1,16 @@
-import { QuantitySchema } from '@app/platform';
+import { QuantitySchema, TextSchema } from '@app/platform';
 import { z } from 'zod';
 import { CANCEL_REASONS } from '../domain/order';
 
 export const OrderIdSchema = z.uuid({ error: 'must be a UUID' });
 
 /** The same rule as inventory's sku (orders cannot import inventory's internals, only its contracts). */
-export const SkuSchema = z
-  .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+export const SkuSchema = TextSchema.regex(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  'must be 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit',
+);
 
-export const CustomerIdSchema = z
-  .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
+export const CustomerIdSchema = TextSchema.regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
 
 export const OrderLineSchema = z.strictObject({ sku: SkuSchema, quantity: QuantitySchema });
 

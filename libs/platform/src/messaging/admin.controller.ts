@@ -50,7 +50,8 @@ const IdParam = z.uuid('must be a message id (UUID)');
 const Paging = z.object({
   module: ModuleParam.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  // Bounded: OFFSET still reads every skipped row.
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
 
 /** Dead letters and outbox stats for operators. Same operations as the `messages` CLI. */
