@@ -45,7 +45,7 @@ describe('authentication (AUTH_MODE=jwt, HS256)', () => {
   let ops: Record<string, string>;
 
   beforeAll(async () => {
-    t = await createTestApp(hostedModules(), undefined, FAST_MESSAGING, JWT_AUTH);
+    t = await createTestApp(hostedModules(), undefined, FAST_MESSAGING, { auth: JWT_AUTH });
     ops = bearer(await token('backoffice', 'billing:operator billing:deposit orders:operator inventory:operator'));
     for (const customerId of ['ada', 'bob']) await http().post('/billing/accounts').set(ops).send({ customerId }).expect(201);
   });
@@ -171,7 +171,9 @@ describe('authentication (AUTH_MODE=jwt with a JSON Web Key Set)', () => {
     jwks = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })));
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-    t = await createTestApp(hostedModules(), undefined, FAST_MESSAGING, { mode: 'jwt', jwksUrl, audience: AUDIENCE, clockToleranceS: 5 });
+    t = await createTestApp(hostedModules(), undefined, FAST_MESSAGING, {
+      auth: { mode: 'jwt', jwksUrl, audience: AUDIENCE, clockToleranceS: 5 },
+    });
   });
   afterAll(async () => {
     await t?.close();

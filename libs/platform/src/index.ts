@@ -62,7 +62,7 @@ export {
   serveOpenApi,
   startModuleService,
 } from './host/host';
-export { FAST_MESSAGING, TEST_ADMIN_TOKEN, createTestApp, type TestApp } from './testing/test-app';
+export { FAST_MESSAGING, TEST_ADMIN_TOKEN, createTestApp, type TestApp, type TestAppOptions } from './testing/test-app';
 export { createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
   RedisServer,
@@ -75,5 +75,14 @@ export {
   uniqueBullMqPrefix,
 } from './testing/redis';
 export { freePort } from './testing/free-port';
-export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
+export {
+  ApiIdempotencyKey,
+  ApiJsonBody,
+  ApiPathParam,
+  ApiResult,
+  ApiSummary,
+  ProblemSchema,
+  openApiDocument,
+  openApiSchema,
+} from './http/openapi';
 export * from './messaging';

@@ -4,6 +4,7 @@ import {
   ApiJsonBody,
   ApiPathParam,
   ApiResult,
+  ApiSummary,
   assertMayActFor,
   Authenticated,
   CurrentPrincipal,
@@ -39,6 +40,7 @@ export class BillingController {
   constructor(private readonly billing: BillingService) {}
 
   @Post('accounts')
+  @ApiSummary('Open an account', 'For the customer in the token, or any customer with billing:operator.')
   @Authenticated()
   @ApiJsonBody(OpenAccountSchema)
   @ApiResult(201, 'The new account, with a zero balance', AccountViewSchema, [400, 409])
@@ -51,6 +53,7 @@ export class BillingController {
   }
 
   @Post('accounts/:customerId/deposits')
+  @ApiSummary('Deposit money')
   @Authenticated(BILLING_DEPOSIT)
   @ApiPathParam('customerId', CustomerIdSchema)
   @ApiIdempotencyKey()
@@ -70,6 +73,7 @@ export class BillingController {
   }
 
   @Get('accounts/:customerId')
+  @ApiSummary("Read an account's balance", 'Your own, or any with billing:operator.')
   @Authenticated()
   @ApiPathParam('customerId', CustomerIdSchema)
   @ApiResult(200, "The account and its balance, derived from the ledger's postings", AccountViewSchema, [400, 404])
@@ -83,6 +87,7 @@ export class BillingController {
 
   /** Aggregates the whole ledger: for operators only, never for anonymous callers. */
   @Get('ledger/verification')
+  @ApiSummary('Verify the ledger', 'Sums the whole ledger: admin scope only.')
   @Authenticated(ADMIN_SCOPE)
   @ApiResult(200, 'Whether every journal entry, and the ledger as a whole, sums to zero', LedgerVerificationSchema)
   async verify(): Promise<LedgerVerification> {

@@ -1,4 +1,4 @@
-import { ApiJsonBody, ApiPathParam, ApiResult, Authenticated, Problem, Public, ValidBody, ValidParam } from '@app/platform';
+import { ApiJsonBody, ApiPathParam, ApiResult, ApiSummary, Authenticated, Problem, Public, ValidBody, ValidParam } from '@app/platform';
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @Post('items')
+  @ApiSummary('Create an item')
   @Authenticated(INVENTORY_OPERATOR)
   @ApiJsonBody(CreateItemSchema)
   @ApiResult(201, 'The new item', ItemViewSchema, [400, 409])
@@ -24,6 +25,7 @@ export class InventoryController {
   }
 
   @Post('items/:sku/restock')
+  @ApiSummary('Restock an item')
   @Authenticated(INVENTORY_OPERATOR)
   @HttpCode(200)
   @ApiPathParam('sku', SkuSchema)
@@ -37,6 +39,7 @@ export class InventoryController {
   }
 
   @Get('items/:sku')
+  @ApiSummary('Read an item and its stock')
   @Public()
   @ApiPathParam('sku', SkuSchema)
   @ApiResult(200, 'The item and its stock levels', ItemViewSchema, [400, 404])
@@ -45,6 +48,7 @@ export class InventoryController {
   }
 
   @Get('reservations/:orderId')
+  @ApiSummary("Read an order's reservation")
   @Authenticated(INVENTORY_OPERATOR)
   @ApiPathParam('orderId', z.uuid())
   @ApiResult(200, "The stock reserved for an order, and the reservation's state", ReservationViewSchema, [400, 404])

@@ -3,6 +3,7 @@ import {
   ApiJsonBody,
   ApiPathParam,
   ApiResult,
+  ApiSummary,
   assertMayActFor,
   Authenticated,
   CurrentPrincipal,
@@ -39,13 +40,17 @@ export class OrdersController {
   ) {}
 
   @Post()
+  @ApiSummary(
+    'Place an order',
+    'As the customer in the token (or any customer, with orders:operator). Lines are priced later by inventory.',
+  )
   @ApiIdempotencyKey()
   @ApiJsonBody(PlaceOrderSchema)
   @ApiResult(
     202,
     'Accepted: the saga reserves stock, then captures payment, then confirms. Poll the Location.',
     AcceptedSchema,
-    [400, 403, 409, 422],
+    [400, 409, 422],
   )
   async place(
     @CurrentPrincipal() principal: Principal,
@@ -59,6 +64,7 @@ export class OrdersController {
   }
 
   @Post(':id/cancel')
+  @ApiSummary('Cancel an order', 'Your own order, or any with orders:operator.')
   @ApiIdempotencyKey()
   @ApiPathParam('id', OrderIdSchema)
   @ApiResult(
@@ -79,6 +85,7 @@ export class OrdersController {
   }
 
   @Get(':id')
+  @ApiSummary('Read an order', 'Your own order, or any with orders:operator.')
   @ApiPathParam('id', OrderIdSchema)
   @ApiResult(200, 'The order, its status and the history of what happened to it, and why', OrderViewSchema, [400, 404])
   async get(@CurrentPrincipal() principal: Principal, @ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {

@@ -20,7 +20,10 @@ export const PlaceOrderSchema = z.strictObject({
   lines: z
     .array(OrderLineSchema, { error: 'must be a list of lines' })
     .min(1, 'must have at least one line')
-    .max(50, 'must have at most 50 lines'),
+    .max(50, 'must have at most 50 lines')
+    .describe(
+      'The lines of one sku add up to at most 1,000,000 and all lines to at most 4,194,304 items, so that the total stays exact at any price (422 otherwise).',
+    ),
 });
 export type PlaceOrderBody = z.infer<typeof PlaceOrderSchema>;
 

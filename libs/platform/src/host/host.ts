@@ -1,11 +1,12 @@
 import { ConsoleLogger, type DynamicModule, type INestApplication, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
 import { z } from 'zod';
 import { type AppConfig, AppConfigSchema, ConfigError, assertSafeToServe, authModeOf, loadConfig } from '../config/app-config';
 import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
 import { configureHttp } from '../http/configure-http';
+import { openApiDocument } from '../http/openapi';
 import { type BullMqMessagingOptions, connectBullMq } from '../messaging/bullmq/bullmq-messaging';
 import { assertRedisReachable } from '../messaging/bullmq/redis';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
@@ -89,13 +90,9 @@ export class HostModule {
   }
 }
 
-/** Serves the OpenAPI description at /docs-json and its UI at /docs. */
+/** Serves the OpenAPI 3.1 description at /docs-json and its UI at /docs (before init(), or Nest's 404 answers first). */
 export function serveOpenApi(app: INestApplication, title: string, description: string): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(title).setDescription(description).setVersion('0.1.0').build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, openApiDocument(app, title, description), { jsonDocumentUrl: 'docs-json' });
 }
 
 /**

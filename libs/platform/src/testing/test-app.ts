@@ -10,6 +10,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Authentication (default: AUTH_MODE=off). */
+  auth?: PlatformOptions['auth'];
+  /** Runs before init(), as a host does before it serves: e.g. serveOpenApi(app, ...). */
+  beforeInit?: (app: INestApplication) => void;
+}
+
 /** The admin token of test apps (send it as `Authorization: Bearer ...` to the admin endpoints). Public, like every test value. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -27,14 +34,16 @@ export async function createTestApp(
   imports: NonNullable<ModuleMetadata['imports']>,
   db?: TestDatabase,
   messaging: PlatformOptions['messaging'] = FAST_MESSAGING,
-  auth?: PlatformOptions['auth'],
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
+  const { auth } = options;
   const database = db ?? (await createTestDatabase());
   const moduleRef = await Test.createTestingModule({
     imports: [PlatformModule.forRoot({ database: database.settings, messaging, auth }), ...imports],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureHttp(app);
+  options.beforeInit?.(app);
   try {
     await app.init();
   } catch (error) {

@@ -13,8 +13,8 @@ export const PRINCIPAL = Symbol('monolith-first:principal');
 export const BEARER_SCHEME = 'bearer';
 export const ADMIN_TOKEN_SCHEME = 'adminToken';
 
-/** Anybody may call it, without credentials (health, the catalogue). */
-export const Public = () => SetMetadata(AUTH_POLICY, { public: true } satisfies AuthPolicy);
+/** Anybody may call it, without credentials (health, the catalogue). OpenAPI: `security: [{}]`, anonymous access. */
+export const Public = () => applyDecorators(SetMetadata(AUTH_POLICY, { public: true } satisfies AuthPolicy), ApiSecurity({}));
 
 /**
  * The caller must be authenticated and hold every scope listed (none: any authenticated caller). 401 without valid
