@@ -16,7 +16,8 @@ export {
 } from './config/app-config';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDataSource, ModuleDataSources, dataSourceToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer } from './database/database-server';
-export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
+export { EmbeddedPostgresServer, embeddedAdminUrl, embeddedSuperuserPassword } from './database/embedded-postgres-server';
+export { DataDirInUse } from './database/data-dir-lock';
 export {
   type DatabaseConnectionSettings,
   type ModuleDatabaseDefinition,

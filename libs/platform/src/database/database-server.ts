@@ -8,6 +8,8 @@ export interface DatabaseServer {
   readonly adminUrl: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
+  /** Exits that cannot wait (a drain that timed out, a second signal): ask an embedded server to stop, without waiting. */
+  stopNow(): void;
 }
 
 const EMBEDDED_DATABASE = 'monolith';
@@ -22,14 +24,17 @@ export async function startDatabaseServer(
   folder = 'postgres',
 ): Promise<DatabaseServer> {
   if (config.DATABASE_URL) {
-    return { adminUrl: config.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
+    return { adminUrl: config.DATABASE_URL, embedded: false, stop: () => Promise.resolve(), stopNow: () => undefined };
   }
   const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/${folder}`, port: config.EMBEDDED_PG_PORT });
   await server.start();
   const url = new URL(server.adminUrl);
-  await ensureDatabase(url.toString(), database);
+  await ensureDatabase(url.toString(), database).catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
   url.pathname = `/${database}`;
-  return { adminUrl: url.toString(), embedded: true, stop: () => server.stop() };
+  return { adminUrl: url.toString(), embedded: true, stop: () => server.stop(), stopNow: () => server.stopNow() };
 }
 
 /** Creates the database if it is missing (CREATE DATABASE has no IF NOT EXISTS). */

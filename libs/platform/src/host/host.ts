@@ -165,13 +165,15 @@ function logAuthMode(config: AppConfig, logger: LoggerService): void {
 
 /**
  * Drains on SIGTERM/SIGINT: stop accepting connections and jobs, finish in-flight requests and deliveries, close
- * the pools and the Redis connections, stop the embedded server. A second signal, or the timeout, exits at once.
+ * the pools and the Redis connections, stop the embedded server. A second signal, or the timeout, exits at once, and
+ * tells the embedded server to stop (it does not outlive the process on any exit but a SIGKILL).
  */
 export function drainOnSignals(running: Running, logger: LoggerService): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
-      logger.warn(`${signal} again: exiting without waiting`, 'Shutdown');
+      logger.warn(`${signal} again: exiting without waiting (the embedded PostgreSQL, if any, is told to stop)`, 'Shutdown');
+      running.database.stopNow();
       process.exit(1);
     }
     stopping = true;
@@ -182,6 +184,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
         undefined,
         'Shutdown',
       );
+      running.database.stopNow();
       process.exit(1);
     }, running.config.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
@@ -194,6 +197,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
       process.exit(0);
     } catch (error) {
       logger.error(`Shutdown failed: ${(error as Error).stack ?? String(error)}`, undefined, 'Shutdown');
+      running.database.stopNow();
       process.exit(1);
     }
   };
