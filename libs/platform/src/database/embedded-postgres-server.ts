@@ -126,7 +126,9 @@ export class EmbeddedPostgresServer {
   async stop(): Promise<void> {
     process.removeListener('exit', this.onExit);
     try {
-      await this.server?.stop();
+      // Already gone (a SIGTERM to the whole process group reaches it too): the package would wait for an exit event
+      // that was emitted before.
+      if (this.postmasterPid === undefined || isAlive(this.postmasterPid)) await this.server?.stop();
     } finally {
       this.server = undefined;
       this.postmasterPid = undefined;
