@@ -25,9 +25,10 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/inventor
 [ "$status" = 404 ] || { echo "expected 404 for an unknown sku, got $status"; cat "$log"; exit 1; }
 
 # SIGTERM to the whole group (npm and node), as a terminal's Ctrl-C or a supervisor would.
+# npm itself exits at once on SIGTERM: wait for the whole group (node and PostgreSQL too), not just npm.
 kill -TERM -- "-$pid"
-for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-if kill -0 "$pid" 2>/dev/null; then echo "did not stop within 30 s after SIGTERM"; cat "$log"; exit 1; fi
+for _ in $(seq 1 60); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
+if kill -0 -- "-$pid" 2>/dev/null; then echo "did not stop within 30 s after SIGTERM"; cat "$log"; exit 1; fi
 grep -q 'Stopped cleanly' "$log" || { echo "no clean shutdown in the log:"; cat "$log"; exit 1; }
 if pgrep -f "$data_dir/postgres" >/dev/null; then echo "the embedded PostgreSQL is still running"; exit 1; fi
 echo "smoke test passed: served, ready, drained on SIGTERM, embedded PostgreSQL stopped"

@@ -72,7 +72,8 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'
 
 /**
  * Roles are cluster-wide: provisioning with another secret would change the module roles' passwords under any
- * other app or test using the same server. So the default is the test suite's secret.
+ * other app or test using the same server. So the default is the test suite's secret, which the apps accept on an
+ * external database only with NODE_ENV=test (see assertSafeToServe); NODE_ENV only decides such checks.
  */
 const ROLE_SECRET = process.env.MODULE_DB_SECRET || 'test-secret-not-for-production';
 
@@ -153,7 +154,8 @@ function baseEnv(extra) {
   const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
   return {
     ...Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
-    NODE_ENV: 'production',
+    // Not production: that refuses the test secret and needs tokens (AUTH_MODE=jwt). The code that runs is the same.
+    NODE_ENV: 'test',
     LOG_FORMAT: 'json',
     HOST: '127.0.0.1',
     MODULE_DB_SECRET: ROLE_SECRET,
@@ -467,7 +469,7 @@ async function main() {
         ? `npm run bench${args ? ` -- ${args}` : ''}`
         : `node tools/bench/topologies.mjs ${args}`.trim();
     const overrides = Object.entries(opts.appEnv).map(([k, v]) => `${k}=${v}`);
-    const appSettings = `NODE_ENV=production, LOG_FORMAT=json, every other setting at its default (RELAY_POLL_INTERVAL_MS=1000 backstop poll, SAGA_STEP_TIMEOUT_MS=5000, SAGA_MAX_ATTEMPTS=3${results.some((r) => r.redis) ? ', BULLMQ_CONCURRENCY=10' : ''})${overrides.length ? `; overridden: ${overrides.join(', ')}` : ''}`;
+    const appSettings = `NODE_ENV=test (AUTH_MODE=off), LOG_FORMAT=json, every other setting at its default (RELAY_POLL_INTERVAL_MS=1000 backstop poll, SAGA_STEP_TIMEOUT_MS=5000, SAGA_MAX_ATTEMPTS=3${results.some((r) => r.redis) ? ', BULLMQ_CONCURRENCY=10' : ''})${overrides.length ? `; overridden: ${overrides.join(', ')}` : ''}`;
     await writeSection(
       out,
       markdownSection({

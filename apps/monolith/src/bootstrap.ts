@@ -4,6 +4,7 @@ import {
   type HostPlacement,
   type Running,
   assertPlacementReady,
+  assertSafeToServe,
   configOrExit as loadOrExit,
   discoverModules,
   platformOptions,
@@ -15,7 +16,7 @@ import { AppModule, checkRemoteModules, routesTo } from './app.module';
 
 /** Loads the configuration, REMOTE_MODULES included, or exits 78 naming each bad setting. */
 export function configOrExit(): AppConfig {
-  return loadOrExit((config) => (checkRemoteModules(config.REMOTE_MODULES), config));
+  return loadOrExit((config) => (checkRemoteModules(config.REMOTE_MODULES), assertSafeToServe(config), config));
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   type BullMqMessagingOptions,
   DeadLetters,
   FAST_MESSAGING,
+  TEST_ADMIN_TOKEN,
   MessageDispatcher,
   connectBullMq,
   createTestApp,
@@ -209,7 +210,8 @@ export class Shop {
   }
 
   async ledgerBalanced(): Promise<boolean> {
-    return (await this.http('billing').get('/billing/ledger/verification').expect(200)).body.balanced;
+    return (await this.http('billing').get('/billing/ledger/verification').auth(TEST_ADMIN_TOKEN, { type: 'bearer' }).expect(200)).body
+      .balanced;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createTestApp, type ModuleDb, moduleDbToken, type TestApp } from '@app/platform';
+import { TEST_ADMIN_TOKEN, createTestApp, type ModuleDb, moduleDbToken, type TestApp } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { BillingModule } from '../src/billing.module';
@@ -14,8 +14,9 @@ describe('billing over HTTP (module booted alone)', () => {
     (await http().get(`/billing/accounts/${customerId}`).expect(200)).body.balanceCents as number;
   const db = () => t.app.get<ModuleDb>(moduleDbToken('billing'));
   const accountCount = async () => Number((await db().query(`SELECT count(*) AS n FROM accounts`))[0].n);
-  const expectLedgerBalanced = async () =>
-    expect((await http().get('/billing/ledger/verification').expect(200)).body).toMatchObject({ balanced: true, unbalancedEntries: [] });
+  const ledgerVerification = async () =>
+    (await http().get('/billing/ledger/verification').auth(TEST_ADMIN_TOKEN, { type: 'bearer' }).expect(200)).body;
+  const expectLedgerBalanced = async () => expect(await ledgerVerification()).toMatchObject({ balanced: true, unbalancedEntries: [] });
 
   beforeAll(async () => {
     t = await createTestApp([BillingModule]);
@@ -83,9 +84,9 @@ describe('billing over HTTP (module booted alone)', () => {
 
   it('verifies the ledger: every entry and the whole ledger sum to zero', async () => {
     await http().post('/billing/accounts').send({ customerId: 'eve' }).expect(201);
-    const before = (await http().get('/billing/ledger/verification').expect(200)).body;
+    const before = await ledgerVerification();
     await deposit('eve', { amountCents: 1234 }).expect(201);
-    const after = (await http().get('/billing/ledger/verification').expect(200)).body;
+    const after = await ledgerVerification();
     expect(after).toEqual({
       balanced: true,
       entries: before.entries + 1,
@@ -134,13 +135,13 @@ describe('billing over HTTP (module booted alone)', () => {
       ['a missing amount', {}, 'amountCents'],
       ['an unknown field', { amountCents: 100, currency: 'EUR' }, ''],
     ])('refuses a deposit with %s: 400 problem naming the field, nothing written', async (_label, body, field) => {
-      const verification = (await http().get('/billing/ledger/verification').expect(200)).body;
+      const verification = await ledgerVerification();
       const res = await deposit('val', body).expect(400);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(res.body.type).toMatch(/validation-failed$/);
       if (field) expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, in: 'body' })]));
       expect(await balanceOf('val')).toBe(0);
-      expect((await http().get('/billing/ledger/verification').expect(200)).body).toEqual(verification);
+      expect(await ledgerVerification()).toEqual(verification);
     });
 
     it.each([

@@ -3,11 +3,22 @@
  * migrations, the embedded PostgreSQL), HTTP conventions (problem+json, validation, idempotency keys)
  * and health. It knows no business module.
  */
-export { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from './config/app-config';
+export {
+  type AppConfig,
+  AppConfigSchema,
+  ConfigError,
+  DEV_MODULE_DB_SECRET,
+  PUBLIC_SECRETS,
+  TEST_MODULE_DB_SECRET,
+  assertSafeToServe,
+  authModeOf,
+  loadConfig,
+} from './config/app-config';
 export { loadEnvFileIfPresent } from './config/env-file';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDb, ModuleDatabases, moduleDbToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer, waitForDatabase } from './database/database-server';
-export { EmbeddedPostgresServer } from './database/embedded-postgres-server';
+export { EmbeddedPostgresServer, embeddedAdminUrl, embeddedSuperuserPassword } from './database/embedded-postgres-server';
+export { DataDirInUse } from './database/data-dir-lock';
 export {
   type DatabaseConnectionSettings,
   type ModuleDatabaseDefinition,
@@ -33,9 +44,13 @@ export {
   secretKeyId,
 } from './database/module-roles';
 export { configureHttp } from './http/configure-http';
+export { type AuthOptions, AuthGuard } from './http/auth/auth.guard';
+export { ADMIN_TOKEN_SCHEME, Authenticated, BEARER_SCHEME, CurrentPrincipal, Public } from './http/auth/auth.decorators';
+export { ADMIN_SCOPE, type Principal, assertMayActFor, hasScope, mayActFor } from './http/auth/principal';
+export type { JwtSettings } from './http/auth/token-verifier';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
-export { CentsSchema, QuantitySchema, SchemaPipe, ValidBody, ValidHeader, ValidParam } from './http/validation';
+export { CentsSchema, QuantitySchema, SchemaPipe, TextSchema, ValidBody, ValidHeader, ValidParam } from './http/validation';
 export {
   DEFAULT_IDEMPOTENCY,
   type IdempotencyOptions,
@@ -68,8 +83,8 @@ export {
   startModuleService,
 } from './host/host';
 export { type ConfigureModule, type DiscoveredModule, type ModuleImport, PLATFORM_LIBS, discoverModules } from './host/module-discovery';
-export { FAST_MESSAGING, createTestApp, type TestApp } from './testing/test-app';
-export { TEST_ROLE_SECRET, appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
+export { FAST_MESSAGING, TEST_ADMIN_TOKEN, createTestApp, type TestApp, type TestAppOptions } from './testing/test-app';
+export { appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
   RedisServer,
   type RedisServerOptions,
@@ -82,5 +97,14 @@ export {
 } from './testing/redis';
 export { freePort } from './testing/free-port';
 export { LateServer } from './testing/late-server';
-export { ApiIdempotencyKey, ApiJsonBody, ApiPathParam, ApiResult, openApiSchema } from './http/openapi';
+export {
+  ApiIdempotencyKey,
+  ApiJsonBody,
+  ApiPathParam,
+  ApiResult,
+  ApiSummary,
+  ProblemSchema,
+  openApiDocument,
+  openApiSchema,
+} from './http/openapi';
 export * from './messaging';

@@ -1,8 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DatabaseModule } from './database/database.module';
 import type { DatabaseConnectionSettings } from './database/module-database';
 import { HealthController } from './health/health.controller';
+import { AUTH_SETTINGS, AuthGuard, type AuthOptions, authSettings } from './http/auth/auth.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { MessagingModule, type MessagingOptions } from './messaging';
 
@@ -10,6 +11,8 @@ export interface PlatformOptions {
   database: DatabaseConnectionSettings;
   /** Relay tuning, transport and the admin token; defaults suit production. */
   messaging?: MessagingOptions;
+  /** Authentication of HTTP callers (AUTH_MODE): unset means `off`. ADMIN_TOKEN comes from `messaging.adminToken`. */
+  auth?: AuthOptions;
 }
 
 /** What every host (the monolith, an extracted service, a module's own tests) imports once. */
@@ -21,7 +24,11 @@ export class PlatformModule {
       global: true,
       imports: [DatabaseModule.forRoot(options.database), MessagingModule.forRoot(options.messaging)],
       controllers: [HealthController],
-      providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: AUTH_SETTINGS, useValue: authSettings(options.auth, options.messaging?.adminToken) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
       exports: [DatabaseModule, MessagingModule],
     };
   }

@@ -167,11 +167,12 @@ export async function startPostgres(url, logDir, { statements = false } = {}) {
   for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
 
   const logs = [];
+  const password = randomBytes(18).toString('base64url');
   const server = new EmbeddedPostgres({
     databaseDir: path.join(dir, 'data'),
     port,
     user: 'postgres',
-    password: 'postgres',
+    password, // a throwaway server, but other local users must not log in to it as superuser
     authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
@@ -200,7 +201,7 @@ export async function startPostgres(url, logDir, { statements = false } = {}) {
   }
   const pid = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     embedded: true,
     pid,
     stop: async () => {

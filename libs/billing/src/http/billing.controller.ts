@@ -1,9 +1,15 @@
 import {
+  ADMIN_SCOPE,
   ApiIdempotencyKey,
   ApiJsonBody,
   ApiPathParam,
   ApiResult,
+  ApiSummary,
+  assertMayActFor,
+  Authenticated,
+  CurrentPrincipal,
   IdempotencyKeySchema,
+  type Principal,
   Problem,
   ValidBody,
   ValidHeader,
@@ -23,19 +29,32 @@ import {
   OpenAccountSchema,
 } from './billing.schemas';
 
+/** Reads and opens any customer's account. */
+export const BILLING_OPERATOR = 'billing:operator';
+/** Deposits money into any account (a payment provider's callback, a back office). */
+export const BILLING_DEPOSIT = 'billing:deposit';
+
 @ApiTags('billing')
 @Controller('billing')
 export class BillingController {
   constructor(private readonly billing: BillingService) {}
 
   @Post('accounts')
+  @ApiSummary('Open an account', 'For the customer in the token, or any customer with billing:operator.')
+  @Authenticated()
   @ApiJsonBody(OpenAccountSchema)
   @ApiResult(201, 'The new account, with a zero balance', AccountViewSchema, [400, 409])
-  async open(@ValidBody(OpenAccountSchema) body: z.infer<typeof OpenAccountSchema>): Promise<AccountView> {
+  async open(
+    @CurrentPrincipal() principal: Principal,
+    @ValidBody(OpenAccountSchema) body: z.infer<typeof OpenAccountSchema>,
+  ): Promise<AccountView> {
+    assertMayActFor(principal, body.customerId, BILLING_OPERATOR, 'The customerId in the body');
     return this.billing.openAccount(body.customerId).catch(toProblem);
   }
 
   @Post('accounts/:customerId/deposits')
+  @ApiSummary('Deposit money')
+  @Authenticated(BILLING_DEPOSIT)
   @ApiPathParam('customerId', CustomerIdSchema)
   @ApiIdempotencyKey()
   @ApiJsonBody(DepositSchema)
@@ -54,13 +73,22 @@ export class BillingController {
   }
 
   @Get('accounts/:customerId')
+  @ApiSummary("Read an account's balance", 'Your own, or any with billing:operator.')
+  @Authenticated()
   @ApiPathParam('customerId', CustomerIdSchema)
   @ApiResult(200, "The account and its balance, derived from the ledger's postings", AccountViewSchema, [400, 404])
-  async get(@ValidParam('customerId', CustomerIdSchema) customerId: string): Promise<AccountView> {
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @ValidParam('customerId', CustomerIdSchema) customerId: string,
+  ): Promise<AccountView> {
+    assertMayActFor(principal, customerId, BILLING_OPERATOR, 'This account');
     return this.billing.getAccount(customerId).catch(toProblem);
   }
 
+  /** Aggregates the whole ledger: for operators only, never for anonymous callers. */
   @Get('ledger/verification')
+  @ApiSummary('Verify the ledger', 'Sums the whole ledger: admin scope only.')
+  @Authenticated(ADMIN_SCOPE)
   @ApiResult(200, 'Whether every journal entry, and the ledger as a whole, sums to zero', LedgerVerificationSchema)
   async verify(): Promise<LedgerVerification> {
     return this.billing.verifyLedger();

@@ -1,9 +1,7 @@
-import { CentsSchema } from '@app/platform';
+import { CentsSchema, TextSchema } from '@app/platform';
 import { z } from 'zod';
 
-export const CustomerIdSchema = z
-  .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
+export const CustomerIdSchema = TextSchema.regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores');
 
 export const OpenAccountSchema = z.strictObject({ customerId: CustomerIdSchema });
 

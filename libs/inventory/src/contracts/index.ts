@@ -5,6 +5,12 @@
  */
 import { z } from 'zod';
 
+/**
+ * Inventory's promise about prices: a unit price is at most this (its column is a PostgreSQL integer). With it, a
+ * sender can bound an order's total before inventory prices it.
+ */
+export const MAX_UNIT_PRICE_CENTS = 2_147_483_647;
+
 const OrderId = z.uuid();
 const Sku = z.string().min(1).max(64);
 const Quantity = z.number().int().positive().max(1_000_000);
@@ -27,7 +33,7 @@ export const StockReserved = {
   type: 'inventory.stock-reserved.v1',
   schema: z.object({
     orderId: OrderId,
-    lines: z.array(z.object({ sku: Sku, quantity: Quantity, unitPriceCents: Cents })).min(1),
+    lines: z.array(z.object({ sku: Sku, quantity: Quantity, unitPriceCents: Cents.max(MAX_UNIT_PRICE_CENTS) })).min(1),
     totalCents: Cents,
   }),
 } as const;

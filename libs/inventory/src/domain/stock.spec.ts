@@ -1,4 +1,4 @@
-import { canTransition, commit, release, reserve, restock, returnToStock, type StockItem } from './stock';
+import { canTransition, commit, release, reserve, restock, returnToStock, type StockItem, totalCentsOf } from './stock';
 
 const item = (sku: string, available: number, priceCents = 100): StockItem => ({ sku, name: sku, priceCents, available, reserved: 0 });
 
@@ -21,7 +21,16 @@ describe('stock rules', () => {
         { sku: 'A', quantity: 2, unitPriceCents: 250 },
         { sku: 'B', quantity: 2, unitPriceCents: 1000 },
       ],
+      totalCents: 2500,
     });
+  });
+
+  it('sums the total exactly, and refuses one a JavaScript number cannot hold', () => {
+    const line = (quantity: number, unitPriceCents: number) => ({ sku: 'A', quantity, unitPriceCents });
+    expect(totalCentsOf([line(2, 250), line(2, 1000)])).toBe(2500);
+    expect(totalCentsOf([line(4_194_304, 2_147_483_647)])).toBe(2 ** 53 - 2 ** 22);
+    // 100 lines of 1,000,000 at the highest price: what ReserveStock alone would accept; a float sum would round it
+    expect(() => totalCentsOf(Array.from({ length: 100 }, () => line(1_000_000, 2_147_483_647)))).toThrow(RangeError);
   });
 
   it('reserves nothing when any line is short, and names every shortage', () => {

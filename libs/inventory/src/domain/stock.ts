@@ -35,7 +35,7 @@ export interface Shortage {
 }
 
 export type ReservationOutcome =
-  | { ok: true; items: StockItem[]; lines: ReservedLine[] }
+  | { ok: true; items: StockItem[]; lines: ReservedLine[]; /** set by reserve(), exact: see totalCentsOf */ totalCents?: number }
   | { ok: false; shortages: Shortage[]; /** the order was released before it could reserve */ released?: boolean };
 
 export function restock(item: StockItem, quantity: number): StockItem {
@@ -64,7 +64,18 @@ export function reserve(items: StockItem[], lines: RequestedLine[]): Reservation
     updated.set(sku, { ...item, available: item.available - quantity, reserved: item.reserved + quantity });
     reserved.push({ sku, quantity, unitPriceCents: item.priceCents });
   }
-  return { ok: true, items: [...updated.values()], lines: reserved };
+  return { ok: true, items: [...updated.values()], lines: reserved, totalCents: totalCentsOf(reserved) };
+}
+
+/**
+ * The total of priced lines, summed exactly (in bigint): a total that a JavaScript number cannot hold exactly is a
+ * RangeError, never a silently rounded amount of money.
+ */
+export function totalCentsOf(lines: readonly ReservedLine[]): number {
+  const total = lines.reduce((sum, l) => sum + BigInt(l.quantity) * BigInt(l.unitPriceCents), 0n);
+  if (total > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`the order's total of ${total} cents is above ${Number.MAX_SAFE_INTEGER}`);
+  return Number(total);
 }
 
 /** Gives reserved stock back to availability (the order did not go through). */

@@ -1,4 +1,4 @@
-import { ApiJsonBody, ApiPathParam, ApiResult, Problem, ValidBody, ValidParam } from '@app/platform';
+import { ApiJsonBody, ApiPathParam, ApiResult, ApiSummary, Authenticated, Problem, Public, ValidBody, ValidParam } from '@app/platform';
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -7,12 +7,17 @@ import { SkuAlreadyExists, StockLimitExceeded, UnknownReservation, UnknownSku } 
 import type { StockItem } from '../domain/stock';
 import { CreateItemSchema, ItemViewSchema, ReservationViewSchema, RestockSchema, SkuSchema } from './inventory.schemas';
 
+/** Creates and restocks items and reads reservations (the warehouse, a back office). The catalogue is public. */
+export const INVENTORY_OPERATOR = 'inventory:operator';
+
 @ApiTags('inventory')
 @Controller('inventory')
 export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @Post('items')
+  @ApiSummary('Create an item')
+  @Authenticated(INVENTORY_OPERATOR)
   @ApiJsonBody(CreateItemSchema)
   @ApiResult(201, 'The new item', ItemViewSchema, [400, 409])
   async create(@ValidBody(CreateItemSchema) body: z.infer<typeof CreateItemSchema>): Promise<StockItem> {
@@ -20,6 +25,8 @@ export class InventoryController {
   }
 
   @Post('items/:sku/restock')
+  @ApiSummary('Restock an item')
+  @Authenticated(INVENTORY_OPERATOR)
   @HttpCode(200)
   @ApiPathParam('sku', SkuSchema)
   @ApiJsonBody(RestockSchema)
@@ -32,6 +39,8 @@ export class InventoryController {
   }
 
   @Get('items/:sku')
+  @ApiSummary('Read an item and its stock')
+  @Public()
   @ApiPathParam('sku', SkuSchema)
   @ApiResult(200, 'The item and its stock levels', ItemViewSchema, [400, 404])
   async get(@ValidParam('sku', SkuSchema) sku: string): Promise<StockItem> {
@@ -39,6 +48,8 @@ export class InventoryController {
   }
 
   @Get('reservations/:orderId')
+  @ApiSummary("Read an order's reservation")
+  @Authenticated(INVENTORY_OPERATOR)
   @ApiPathParam('orderId', z.uuid())
   @ApiResult(200, "The stock reserved for an order, and the reservation's state", ReservationViewSchema, [400, 404])
   async reservation(@ValidParam('orderId', z.uuid({ error: 'must be a UUID' })) orderId: string): Promise<ReservationView> {

@@ -8,6 +8,8 @@
  * message id each command was sent) lives in `saga`.
  */
 
+import { MAX_UNIT_PRICE_CENTS } from '@app/inventory/contracts';
+
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
 export const CANCEL_REASONS = ['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'TIMED_OUT', 'CUSTOMER_REQUEST'] as const;
@@ -81,4 +83,41 @@ export interface NewOrder {
 
 /** Limits the domain enforces whatever the caller (HTTP or a message) validated already. */
 export const MAX_LINES = 100;
+/** Of one sku in one order, its lines added up: inventory reserves (and its contracts carry) at most this. */
 export const MAX_QUANTITY = 1_000_000;
+/**
+ * Items in one order, every line added up. Inventory prices the lines later, at up to MAX_UNIT_PRICE_CENTS each; with
+ * this many items at most, the total is an exact integer whatever the prices, as StockReserved and CapturePayment need.
+ */
+export const MAX_ORDER_UNITS = Math.floor(Number.MAX_SAFE_INTEGER / MAX_UNIT_PRICE_CENTS);
+
+/** A limit broken by the order's lines together: `line` is the index of the line where it was crossed, or null for all. */
+export interface LimitViolation {
+  line: number | null;
+  message: string;
+}
+
+/** What no single line shows: the lines of one sku add up to more than MAX_QUANTITY, or all to more than MAX_ORDER_UNITS. */
+export function orderLimitViolations(lines: readonly { sku: string; quantity: number }[]): LimitViolation[] {
+  const violations: LimitViolation[] = [];
+  const perSku = new Map<string, number>();
+  let units = 0;
+  lines.forEach((line, index) => {
+    const before = perSku.get(line.sku) ?? 0;
+    perSku.set(line.sku, before + line.quantity);
+    units += line.quantity;
+    if (before <= MAX_QUANTITY && before + line.quantity > MAX_QUANTITY) {
+      violations.push({
+        line: index,
+        message: `the lines of sku '${line.sku}' add up to more than ${MAX_QUANTITY.toLocaleString('en-US')}, the most one order may hold of one sku`,
+      });
+    }
+  });
+  if (units > MAX_ORDER_UNITS) {
+    violations.push({
+      line: null,
+      message: `the lines add up to ${units.toLocaleString('en-US')} items; an order holds at most ${MAX_ORDER_UNITS.toLocaleString('en-US')}, so that its total stays exact at any price`,
+    });
+  }
+  return violations;
+}

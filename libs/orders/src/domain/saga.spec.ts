@@ -1,5 +1,15 @@
 import { InvalidOrder } from './errors';
-import type { HistoryEntry, NewOrder, Order, SagaCommandName } from './order';
+import { CapturePayment } from '@app/billing/contracts';
+import { MAX_UNIT_PRICE_CENTS, StockReserved } from '@app/inventory/contracts';
+import {
+  type HistoryEntry,
+  MAX_ORDER_UNITS,
+  MAX_QUANTITY,
+  type NewOrder,
+  type Order,
+  type SagaCommandName,
+  orderLimitViolations,
+} from './order';
 import { type Decision, type SagaCommand, type SagaInput, type SagaPolicy, decide, placeOrder } from './saga';
 
 const ORDER_ID = '0190a5e0-0000-7000-8000-000000000001';
@@ -121,9 +131,28 @@ describe('placing an order', () => {
     ['a huge quantity', { lines: [{ sku: 'A', quantity: 1_000_001 }] }],
     ['an empty sku', { lines: [{ sku: '', quantity: 1 }] }],
     ['an empty customer', { customerId: '' }],
+    [
+      'two lines of one sku adding up to more than 1,000,000',
+      {
+        lines: [
+          { sku: 'A', quantity: 999_999 },
+          { sku: 'A', quantity: 2 },
+        ],
+      },
+    ],
+    ['more items than keep the total exact', { lines: Array.from({ length: 5 }, (_, i) => ({ sku: `S${i}`, quantity: 1_000_000 })) }],
   ])('refuses an order with %s', (_label, change) => {
     const order = { id: ORDER_ID, customerId: 'c', lines: [{ sku: 'A', quantity: 1 }], ...change };
     expect(() => placeOrder(order, new Saga().ctx())).toThrow(InvalidOrder);
+  });
+});
+
+describe('order limits', () => {
+  it('bound the total so that StockReserved and CapturePayment can carry it exactly, at any price inventory allows', () => {
+    expect(MAX_ORDER_UNITS * MAX_UNIT_PRICE_CENTS).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    expect(StockReserved.schema.shape.totalCents.safeParse(MAX_ORDER_UNITS * MAX_UNIT_PRICE_CENTS).success).toBe(true);
+    expect(CapturePayment.schema.shape.amountCents.safeParse(MAX_ORDER_UNITS * MAX_UNIT_PRICE_CENTS).success).toBe(true);
+    expect(orderLimitViolations([{ sku: 'A', quantity: MAX_QUANTITY }])).toEqual([]);
   });
 });
 

@@ -36,6 +36,7 @@ import {
   type SagaCommandName,
   type SagaState,
   type SagaStep,
+  orderLimitViolations,
 } from './order';
 import * as say from './wording';
 
@@ -332,6 +333,8 @@ function assertValid(input: NewOrder): void {
       throw new InvalidOrder(`quantity of ${line.sku} must be a whole number from 1 to ${MAX_QUANTITY}, got ${line.quantity}`);
     }
   }
+  const [broken] = orderLimitViolations(input.lines);
+  if (broken) throw new InvalidOrder(broken.message);
 }
 
 /** The decision being built: a copy of the order, and what to send. */

@@ -3,7 +3,12 @@ import {
   ApiJsonBody,
   ApiPathParam,
   ApiResult,
+  ApiSummary,
+  assertMayActFor,
+  Authenticated,
+  CurrentPrincipal,
   IdempotencyKeySchema,
+  type Principal,
   Problem,
   type StoredResponse,
   ValidBody,
@@ -17,11 +22,16 @@ import { z } from 'zod';
 import { type OrderAccepted, OrderRequests } from '../application/order-requests';
 import { OrdersService, type OrderView } from '../application/orders.service';
 import { InvalidOrder, UnknownOrder } from '../domain/errors';
+import { orderLimitViolations } from '../domain/order';
 import { OrderIdSchema, OrderViewSchema, type PlaceOrderBody, PlaceOrderSchema } from './orders.schemas';
 
 const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']) });
 
+/** Places, reads and cancels any customer's orders (support staff, back office). Customers act on their own. */
+export const ORDERS_OPERATOR = 'orders:operator';
+
 @ApiTags('orders')
+@Authenticated()
 @Controller('orders')
 export class OrdersController {
   constructor(
@@ -30,6 +40,10 @@ export class OrdersController {
   ) {}
 
   @Post()
+  @ApiSummary(
+    'Place an order',
+    'As the customer in the token (or any customer, with orders:operator). Lines are priced later by inventory.',
+  )
   @ApiIdempotencyKey()
   @ApiJsonBody(PlaceOrderSchema)
   @ApiResult(
@@ -39,14 +53,18 @@ export class OrdersController {
     [400, 409, 422],
   )
   async place(
+    @CurrentPrincipal() principal: Principal,
     @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
     @ValidBody(PlaceOrderSchema) body: PlaceOrderBody,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderAccepted> {
+    assertMayActFor(principal, body.customerId, ORDERS_OPERATOR, 'The customerId in the body');
+    assertWithinLimits(body);
     return reply(res, await this.requests.place(key, body).catch(toProblem));
   }
 
   @Post(':id/cancel')
+  @ApiSummary('Cancel an order', 'Your own order, or any with orders:operator.')
   @ApiIdempotencyKey()
   @ApiPathParam('id', OrderIdSchema)
   @ApiResult(
@@ -56,19 +74,33 @@ export class OrdersController {
     [400, 404, 409, 422],
   )
   async cancel(
+    @CurrentPrincipal() principal: Principal,
     @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
     @ValidParam('id', OrderIdSchema) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderAccepted> {
+    // The owner never changes, so checking before the cancel is race-free.
+    assertMayActFor(principal, (await this.orders.getOrder(id).catch(toProblem)).customerId, ORDERS_OPERATOR, 'This order');
     return reply(res, await this.requests.cancel(key, id).catch(toProblem));
   }
 
   @Get(':id')
+  @ApiSummary('Read an order', 'Your own order, or any with orders:operator.')
   @ApiPathParam('id', OrderIdSchema)
   @ApiResult(200, 'The order, its status and the history of what happened to it, and why', OrderViewSchema, [400, 404])
-  async get(@ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {
-    return this.orders.getOrder(id).catch(toProblem);
+  async get(@CurrentPrincipal() principal: Principal, @ValidParam('id', OrderIdSchema) id: string): Promise<OrderView> {
+    const order = await this.orders.getOrder(id).catch(toProblem);
+    assertMayActFor(principal, order.customerId, ORDERS_OPERATOR, 'This order');
+    return order;
   }
+}
+
+/** Limits of the lines together (no single line shows them): 422 at once, before the saga could fail on them later. */
+function assertWithinLimits(body: PlaceOrderBody): void {
+  const violations = orderLimitViolations(body.lines);
+  if (violations.length === 0) return;
+  const errors = violations.map((v) => ({ in: 'body', field: v.line === null ? 'lines' : `lines.${v.line}.quantity`, message: v.message }));
+  throw Problem.unprocessable('order-limits', `No order can hold these lines: ${errors.map((e) => e.message).join('; ')}.`, { errors });
 }
 
 function reply(res: Response, response: StoredResponse<OrderAccepted>): OrderAccepted {

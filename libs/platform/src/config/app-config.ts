@@ -2,6 +2,23 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+/** MODULE_DB_SECRET's default, for a laptop's embedded PostgreSQL only. */
+export const DEV_MODULE_DB_SECRET = 'monolith-first-dev-only';
+/** The secret the test suite and the benchmarks use (on throwaway databases). */
+export const TEST_MODULE_DB_SECRET = 'test-secret-not-for-production';
+
+/**
+ * Secrets that are published (in this repository, its history or its docs) and so protect nothing: the defaults,
+ * the values docker-compose.yml once carried, the test suite's. A fork can add its own leaked values here.
+ */
+export const PUBLIC_SECRETS: readonly string[] = [
+  DEV_MODULE_DB_SECRET,
+  TEST_MODULE_DB_SECRET,
+  'change-me-compose-secret',
+  'change-me-admin-token-0123456789',
+  'test-admin-token-0123456789',
+];
+
 /** A comma-separated list of host or module names (lower-case letters, digits, underscores), e.g. `billing,inventory`. */
 const nameList = z
   .string()
@@ -41,10 +58,29 @@ export const AppConfigSchema = z.object({
   DB_CONNECTIONS: z.coerce.number().int().min(2).max(200).default(12),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
-  /** Secret from which each module's database role password is derived. Required in production. */
-  MODULE_DB_SECRET: z.string().min(8, 'must be at least 8 characters').default('monolith-first-dev-only'),
-  /** Token required by the admin endpoints (dead letters). Unset: the admin endpoints refuse everything. */
+  /**
+   * Secret from which each module's database role password is derived. The default is public: it is refused in
+   * production and whenever DATABASE_URL is set (see assertSafeToServe).
+   */
+  MODULE_DB_SECRET: z.string().min(8, 'must be at least 8 characters').default(DEV_MODULE_DB_SECRET),
+  /** Token required by the admin endpoints (dead letters, ledger verification). Unset: they refuse everything. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * `jwt`: business endpoints need `Authorization: Bearer <JWT>` (docs: README, Authentication). `off`: no token is
+   * checked and every caller acts as an operator (the admin scope still needs ADMIN_TOKEN). Default: `jwt` when
+   * NODE_ENV=production, else `off`, so `npm start` needs no set-up.
+   */
+  AUTH_MODE: z.enum(['off', 'jwt']).optional(),
+  /** HS256 shared secret that signs the tokens (at least 32 characters; `openssl rand -base64 32`). */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters: generate one with `openssl rand -base64 32`').optional(),
+  /** Or: the identity provider's JSON Web Key Set (RS256, PS256, ES256, EdDSA tokens). */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an https:// URL of a JSON Web Key Set' }).optional(),
+  /** The `iss` every token must carry (unset: not checked). */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** The `aud` every token must carry. */
+  AUTH_AUDIENCE: z.string().min(1).default('monolith-first'),
+  /** Clock skew allowed when checking `exp` and `nbf`. */
+  AUTH_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(5),
   LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
   /** How long a relay owns the outbox messages it claimed; after a crash, others take them over once it runs out. */
   RELAY_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
@@ -97,11 +133,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the environment variables above and start again.`);
   }
-  const config = result.data;
-  if (config.NODE_ENV === 'production' && config.MODULE_DB_SECRET === AppConfigSchema.shape.MODULE_DB_SECRET.parse(undefined)) {
-    throw new ConfigError('Invalid configuration:\n  MODULE_DB_SECRET: must be set in production (the default is public).');
+  return result.data;
+}
+
+/** AUTH_MODE as it applies: the explicit value, else `jwt` in production and `off` elsewhere. */
+export function authModeOf(config: Pick<AppConfig, 'AUTH_MODE' | 'NODE_ENV'>): 'off' | 'jwt' {
+  return config.AUTH_MODE ?? (config.NODE_ENV === 'production' ? 'jwt' : 'off');
+}
+
+/**
+ * The checks a server (not a tool such as the messages CLI) passes before it starts: no public secret where it would
+ * protect real data (production, or an external database: `externalDatabase`, DATABASE_URL by default), and an
+ * authentication set-up that can verify tokens. Throws a ConfigError naming every problem and how to fix it.
+ */
+export function assertSafeToServe(config: AppConfig, externalDatabase = Boolean(config.DATABASE_URL)): void {
+  const problems: string[] = [];
+  const strict = config.NODE_ENV === 'production' || externalDatabase;
+  const where = config.NODE_ENV === 'production' ? 'in production' : 'with an external database (DATABASE_URL)';
+  const publicValue = (value: string | undefined) =>
+    value !== undefined && PUBLIC_SECRETS.includes(value) && !(value === TEST_MODULE_DB_SECRET && config.NODE_ENV === 'test');
+  const secrets = { MODULE_DB_SECRET: config.MODULE_DB_SECRET, ADMIN_TOKEN: config.ADMIN_TOKEN, AUTH_JWT_SECRET: config.AUTH_JWT_SECRET };
+  for (const [name, value] of Object.entries(secrets)) {
+    if (strict && publicValue(value)) {
+      const unset = name === 'MODULE_DB_SECRET' && value === DEV_MODULE_DB_SECRET ? ' (unset, so its default)' : '';
+      problems.push(
+        `${name}: the value${unset} is public and refused ${where}. Set a secret of your own, e.g. from \`openssl rand -base64 32\`.`,
+      );
+    }
   }
-  return config;
+  if (authModeOf(config) === 'jwt') {
+    if (!config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL) {
+      problems.push(
+        `AUTH_MODE${config.AUTH_MODE ? '' : ' (jwt, the default in production)'}: set AUTH_JWT_SECRET (HS256, e.g. \`openssl rand -base64 32\`) ` +
+          "or AUTH_JWKS_URL (your identity provider's keys) so that tokens can be verified, or set AUTH_MODE=off to run without authentication.",
+      );
+    }
+    if (config.AUTH_JWT_SECRET && config.AUTH_JWKS_URL) {
+      problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL: set one of them, not both.');
+    }
+    const jwks = config.AUTH_JWKS_URL ? new URL(config.AUTH_JWKS_URL) : undefined;
+    if (jwks?.protocol === 'http:' && config.NODE_ENV === 'production' && !['127.0.0.1', 'localhost', '[::1]'].includes(jwks.hostname)) {
+      problems.push('AUTH_JWKS_URL: must be https:// in production (keys fetched over http could be replaced on the way).');
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}\nFix the environment variables above and start again.`,
+    );
+  }
 }
 
 function emptyToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {

@@ -11,6 +11,8 @@ export interface DatabaseServer {
   readonly adminUrl?: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
+  /** Exits that cannot wait (a drain that timed out, a second signal): ask an embedded server to stop, without waiting. */
+  stopNow(): void;
 }
 
 const EMBEDDED_DATABASE = 'monolith';
@@ -30,14 +32,23 @@ export async function startDatabaseServer(
     // With the admin URL its credentials are checked too; DATABASE_URL alone may carry none (modules log in with their
     // own), so there an authentication answer means the server is up.
     await waitForDatabase(config.DATABASE_ADMIN_URL ?? config.DATABASE_URL, config.STARTUP_RETRY_MS ?? 0, !config.DATABASE_ADMIN_URL);
-    return { url: config.DATABASE_URL, adminUrl: config.DATABASE_ADMIN_URL, embedded: false, stop: () => Promise.resolve() };
+    return {
+      url: config.DATABASE_URL,
+      adminUrl: config.DATABASE_ADMIN_URL,
+      embedded: false,
+      stop: () => Promise.resolve(),
+      stopNow: () => undefined,
+    };
   }
   const server = new EmbeddedPostgresServer({ dataDir: `${config.DATA_DIR}/${folder}`, port: config.EMBEDDED_PG_PORT });
   await server.start();
   const url = new URL(server.adminUrl);
-  await ensureDatabase(url.toString(), database);
+  await ensureDatabase(url.toString(), database).catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
   url.pathname = `/${database}`;
-  return { url: url.toString(), adminUrl: url.toString(), embedded: true, stop: () => server.stop() };
+  return { url: url.toString(), adminUrl: url.toString(), embedded: true, stop: () => server.stop(), stopNow: () => server.stopNow() };
 }
 
 /**

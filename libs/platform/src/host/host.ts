@@ -8,12 +8,13 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { type AppConfig, AppConfigSchema, ConfigError, loadConfig } from '../config/app-config';
+import { type AppConfig, AppConfigSchema, ConfigError, assertSafeToServe, authModeOf, loadConfig } from '../config/app-config';
 import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
 import { configureHttp } from '../http/configure-http';
+import { openApiDocument } from '../http/openapi';
 import { type BullMqMessagingOptions, connectBullMq } from '../messaging/transports/bullmq/bullmq-messaging';
 import { assertRedisReachable } from '../messaging/transports/bullmq/redis';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
@@ -40,8 +41,11 @@ export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerServi
   return logger;
 }
 
-/** Loads the configuration (and runs the host's own checks) or exits 78 with a message naming each bad setting. */
-export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c) => c as T): T {
+/**
+ * Loads the configuration and runs the host's checks (default: assertSafeToServe, which a custom check must call too),
+ * or exits 78 with a message naming each bad setting.
+ */
+export function configOrExit<T = AppConfig>(check: (config: AppConfig) => T = (c) => (assertSafeToServe(c), c as T)): T {
   try {
     return check(loadConfig());
   } catch (error) {
@@ -73,6 +77,17 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
     concurrency: config.BULLMQ_CONCURRENCY,
     lockMs: config.BULLMQ_LOCK_MS,
   };
+  const auth: PlatformOptions['auth'] =
+    authModeOf(config) === 'off'
+      ? { mode: 'off' }
+      : {
+          mode: 'jwt',
+          jwtSecret: config.AUTH_JWT_SECRET,
+          jwksUrl: config.AUTH_JWKS_URL,
+          issuer: config.AUTH_ISSUER,
+          audience: config.AUTH_AUDIENCE,
+          clockToleranceS: config.AUTH_CLOCK_TOLERANCE_S,
+        };
   return {
     database: {
       url: database.url,
@@ -81,6 +96,7 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
       rolePrefix: config.DB_ROLE_PREFIX,
       poolSize: Math.max(1, Math.floor((config.DB_CONNECTIONS - 1) / Math.max(1, modules))),
     },
+    auth,
     messaging: {
       adminToken: config.ADMIN_TOKEN,
       relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },
@@ -97,13 +113,9 @@ export class HostModule {
   }
 }
 
-/** Serves the OpenAPI description at /docs-json and its UI at /docs. */
+/** Serves the OpenAPI 3.1 description at /docs-json and its UI at /docs (before init(), or Nest's 404 answers first). */
 export function serveOpenApi(app: INestApplication, title: string, description: string): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(title).setDescription(description).setVersion('0.1.0').build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, openApiDocument(app, title, description), { jsonDocumentUrl: 'docs-json' });
 }
 
 /**
@@ -146,6 +158,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       );
     }
     await app.listen(options.port, config.HOST);
+    logAuthMode(config, logger);
     logger.log(`${options.name} is serving http://${config.HOST}:${options.port} (API docs at /docs)`, 'Bootstrap');
     return { app, database, config };
   } catch (error) {
@@ -154,15 +167,36 @@ export async function serve(options: ServeOptions): Promise<Running> {
   }
 }
 
+function logAuthMode(config: AppConfig, logger: LoggerService): void {
+  if (authModeOf(config) === 'jwt') {
+    logger.log(
+      `AUTH_MODE=jwt: bearer tokens verified with ${config.AUTH_JWKS_URL ? `the keys at ${config.AUTH_JWKS_URL}` : 'AUTH_JWT_SECRET (HS256)'}, audience '${config.AUTH_AUDIENCE}'`,
+      'Auth',
+    );
+  } else if (config.NODE_ENV === 'production') {
+    logger.warn(
+      'AUTH_MODE=off in production: no caller is authenticated and anybody may deposit, cancel and read every order and balance',
+      'Auth',
+    );
+  } else {
+    logger.log(
+      'AUTH_MODE=off: no tokens are checked, every caller acts as an operator (the admin endpoints still need ADMIN_TOKEN)',
+      'Auth',
+    );
+  }
+}
+
 /**
  * Drains on SIGTERM/SIGINT: stop accepting connections and jobs, finish in-flight requests and deliveries, close
- * the pools and the Redis connections, stop the embedded server. A second signal, or the timeout, exits at once.
+ * the pools and the Redis connections, stop the embedded server. A second signal, or the timeout, exits at once, and
+ * tells the embedded server to stop (it does not outlive the process on any exit but a SIGKILL).
  */
 export function drainOnSignals(running: Running, logger: LoggerService): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
-      logger.warn(`${signal} again: exiting without waiting`, 'Shutdown');
+      logger.warn(`${signal} again: exiting without waiting (the embedded PostgreSQL, if any, is told to stop)`, 'Shutdown');
+      running.database.stopNow();
       process.exit(1);
     }
     stopping = true;
@@ -173,6 +207,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
         undefined,
         'Shutdown',
       );
+      running.database.stopNow();
       process.exit(1);
     }, running.config.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
@@ -185,6 +220,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
       process.exit(0);
     } catch (error) {
       logger.error(`Shutdown failed: ${(error as Error).stack ?? String(error)}`, undefined, 'Shutdown');
+      running.database.stopNow();
       process.exit(1);
     }
   };
@@ -260,7 +296,11 @@ export function moduleServiceSettings(
  */
 export async function startModuleService(definition: ModuleServiceDefinition): Promise<Running> {
   const { name } = definition;
-  const [config, settings] = configOrExit((c) => [c, moduleServiceSettings(name, c, definition.defaultPort)] as const);
+  const [config, settings] = configOrExit((c) => {
+    const own = moduleServiceSettings(name, c, definition.defaultPort);
+    assertSafeToServe(c, Boolean(own.databaseUrl)); // its database is <NAME>_DATABASE_URL; DATABASE_URL is the monolith's
+    return [c, own] as const;
+  });
   const logger = createLogger(config);
   const placement = { host: name, peers: settings.peers };
   await assertPlacementReady(config, placement, `The ${name} service`);

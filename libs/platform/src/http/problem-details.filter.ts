@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem } from './problem';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, bearerChallenge } from './problem';
 
 const STATUS_SLUGS: Record<number, string> = {
   400: 'bad-request',
@@ -11,8 +11,10 @@ const STATUS_SLUGS: Record<number, string> = {
   409: 'conflict',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  417: 'expectation-failed',
   422: 'unprocessable-content',
   429: 'too-many-requests',
+  431: 'headers-too-large',
 };
 
 /** Renders every error as RFC 9457 problem+json. Unexpected errors become a 500 that leaks no internals. */
@@ -28,6 +30,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (body.status >= 500)
       this.logger.error(`${req.method} ${req.originalUrl} failed`, exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) return;
+    if (exception instanceof Problem) res.set(exception.headers);
+    // RFC 9110: every 401 names how to authenticate.
+    if (body.status === 401 && !res.get('WWW-Authenticate')) res.set('WWW-Authenticate', bearerChallenge());
     res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
   }
 

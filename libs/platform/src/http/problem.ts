@@ -14,8 +14,15 @@ export class Problem extends HttpException {
     readonly title: string,
     readonly detail: string,
     readonly extensions: ProblemExtensions = {},
+    /** Response headers that belong to the problem, e.g. `WWW-Authenticate` on a 401. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail, status);
+  }
+
+  /** 401 with an RFC 6750 `WWW-Authenticate: Bearer` challenge (`params`, e.g. `error="invalid_token"`, added to it). */
+  static unauthorized(slug: string, detail: string, params?: string): Problem {
+    return new Problem(401, slug, 'Unauthorized', detail, {}, { 'WWW-Authenticate': bearerChallenge(params) });
   }
 
   static badRequest(slug: string, detail: string, extensions?: ProblemExtensions): Problem {
@@ -30,6 +37,11 @@ export class Problem extends HttpException {
   static unprocessable(slug: string, detail: string, extensions?: ProblemExtensions): Problem {
     return new Problem(422, slug, 'Unprocessable content', detail, extensions);
   }
+}
+
+/** The challenge of every 401: the Bearer scheme (RFC 6750), with optional error parameters. */
+export function bearerChallenge(params?: string): string {
+  return `Bearer realm="monolith-first"${params ? `, ${params}` : ''}`;
 }
 
 export const PROBLEM_TYPE_BASE = 'https://monolith-first.dev/problems/';

@@ -35,6 +35,15 @@ export const ValidHeader = <S extends z.ZodType>(name: string, schema: S) =>
     return new SchemaPipe(schema, 'header', header).transform(value);
   })(name);
 
+/**
+ * Text PostgreSQL stores as sent: no NUL (a text column refuses it: 500 'invalid byte sequence') and no unpaired
+ * surrogate (it would be replaced silently). The base of every free-text input; identifiers whitelist their
+ * characters with a pattern on top of it.
+ */
+export const TextSchema = z
+  .string({ error: 'must be a string' })
+  .refine((s) => !/[\0\p{Cs}]/u.test(s), { error: 'must not contain NUL characters or unpaired surrogates', abort: true });
+
 /** Integer money in cents: positive, and small enough that sums stay exact in JavaScript and bigint columns. */
 export const CentsSchema = z
   .number({ error: 'must be a whole number of cents' })

@@ -10,26 +10,40 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Messaging settings for tests: relays poll and retry within milliseconds, so nothing waits for seconds. */
+export interface TestAppOptions {
+  /** Authentication (default: AUTH_MODE=off). */
+  auth?: PlatformOptions['auth'];
+  /** Runs before init(), as a host does before it serves: e.g. serveOpenApi(app, ...). */
+  beforeInit?: (app: INestApplication) => void;
+}
+
+/** The admin token of test apps (send it as `Authorization: Bearer ...` to the admin endpoints). Public, like every test value. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Messaging settings for tests: relays poll and retry within milliseconds, so nothing waits for seconds. ADMIN_TOKEN is TEST_ADMIN_TOKEN. */
 export const FAST_MESSAGING: NonNullable<PlatformOptions['messaging']> = {
   relay: { pollIntervalMs: 20, leaseMs: 5_000, retry: { baseMs: 10, capMs: 100, maxAttempts: 5 } },
+  adminToken: TEST_ADMIN_TOKEN,
 };
 
 /**
  * Boots the given modules alone on the platform, against a fresh database (or `db`), ready for supertest.
- * Messaging defaults to FAST_MESSAGING.
+ * Messaging defaults to FAST_MESSAGING; authentication to AUTH_MODE=off.
  */
 export async function createTestApp(
   imports: NonNullable<ModuleMetadata['imports']>,
   db?: TestDatabase,
   messaging: PlatformOptions['messaging'] = FAST_MESSAGING,
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
+  const { auth } = options;
   const database = db ?? (await createTestDatabase());
   const moduleRef = await Test.createTestingModule({
-    imports: [PlatformModule.forRoot({ database: database.settings, messaging }), ...imports],
+    imports: [PlatformModule.forRoot({ database: database.settings, messaging, auth }), ...imports],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureHttp(app);
+  options.beforeInit?.(app);
   try {
     await app.init();
   } catch (error) {

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { TEST_MODULE_DB_SECRET } from '../config/app-config';
 import type { DatabaseConnectionSettings } from '../database/module-database';
 
 /** Set by the Jest global setup: a server URL (DATABASE_URL, or the embedded server it started). */
 export const TEST_SERVER_ENV = 'MONOLITH_FIRST_TEST_PG_URL';
-
-/** The role secret of test databases (public: never use it outside tests). */
-export const TEST_ROLE_SECRET = 'test-secret-not-for-production';
 
 export interface TestDatabase {
   settings: DatabaseConnectionSettings & { adminUrl: string; rolePrefix: string };
@@ -34,7 +32,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   return {
     url: url.toString(),
     // Tests hold many transactions open at once (races, barriers): a larger pool than the production default of 3.
-    settings: { url: url.toString(), adminUrl: url.toString(), roleSecret: TEST_ROLE_SECRET, rolePrefix, poolSize: 10 },
+    settings: { url: url.toString(), adminUrl: url.toString(), roleSecret: TEST_MODULE_DB_SECRET, rolePrefix, poolSize: 10 },
     drop: async () => {
       const c = new Client({ connectionString: serverUrl });
       await c.connect();
