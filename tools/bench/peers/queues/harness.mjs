@@ -56,8 +56,11 @@ export async function runQueuePeer(adapter, input) {
     const pids = o.pgPids ?? (() => backendPids(producer));
     let window;
     if (o.mode === 'backlog') {
-      for (let start = 0; start < total; start += BACKLOG_CHUNK) {
-        const ids = Array.from({ length: Math.min(BACKLOG_CHUNK, total - start) }, (_, n) => start + n);
+      // At most one message of a key per statement: pg-boss orders by created_on (the transaction's now()), then a
+      // random id, so messages of one key enqueued together would have no order among themselves.
+      const chunk = Math.min(BACKLOG_CHUNK, o.keys);
+      for (let start = 0; start < total; start += chunk) {
+        const ids = Array.from({ length: Math.min(chunk, total - start) }, (_, n) => start + n);
         await queue.enqueueMany(ids.map((i) => ({ i, key: key(i) })));
       }
       const before = await cpuCounters(pids);
@@ -164,7 +167,7 @@ async function openLoop({ o, total, queue, producer, key, pids, toolErrors, setO
   loop.disable();
   if (errors > 0) throw new Error(`${errors} of ${total} producer transactions failed; the first: ${firstError.message}`);
   await untilDone(queue, handled, total, o.timeoutS, toolErrors);
-  const t1 = Math.max(...started);
+  const t1 = started.reduce((a, b) => Math.max(a, b), 0); // not Math.max(...started): too many arguments for big runs
   return {
     t0,
     t1,

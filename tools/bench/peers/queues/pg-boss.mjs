@@ -20,8 +20,9 @@ export const adapter = {
   orderGuarantee: {
     none: 'none (any job may start while an earlier one of its key runs)',
     'per-key':
-      "queue policy 'singleton' with singletonKey = key: at most one active job per key, taken in created_on order; " +
-      'a fetch that would start a second one fails whole (unique index job_i2) and that worker sleeps a poll interval',
+      "queue policy 'singleton' with singletonKey = key: at most one active job per key, but not in order: a fetched batch " +
+      'holding several jobs of a key starts an arbitrary one (row_number() without ORDER BY), and a fetch that would make ' +
+      'a second job of a key active fails whole (unique index job_i2), after which that worker sleeps a poll interval',
   },
 
   async open({ databaseUrl, schema, order, handle, settings }) {
