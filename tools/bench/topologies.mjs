@@ -45,6 +45,7 @@ import {
 import { latencyByPercentileSvg } from './lib/plot.mjs';
 import { TARGETS, consoleReport, judge, markdownSection, writeSection } from './lib/report.mjs';
 import { SKU_STOCK, offerOrders, setUpShop } from './lib/workload.mjs';
+import { dbosTopology } from './peers/dbos/topology.mjs'; // peer (issue 9): its own app in the monolith's place
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MONOLITH_MAIN = 'dist/apps/monolith/src/main.js';
@@ -67,6 +68,7 @@ const TOPOLOGIES = {
   monolith: { label: 'monolith', remote: false, dash: null },
   extracted: { label: 'extracted', remote: true, redisFsync: 'always', dash: '8 4' },
   'extracted-everysec': { label: 'extracted (Redis fsync everysec)', remote: true, redisFsync: 'everysec', dash: '2 3' },
+  dbos: dbosTopology, // tools/bench/peers/dbos: app(ctx) → the process to start instead of the monolith; pending(admin)
 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
@@ -91,7 +93,7 @@ function parseArgs(argv) {
     .option('--rate <orders/s>', 'orders offered per second (open loop); a comma list runs each rate', String(TARGETS.rate))
     .option('--seconds <s>', 'measured phase', positive('seconds'), 30)
     .option('--warmup <s>', 'warm-up at the same rate, not recorded (longer than SAGA_STEP_TIMEOUT_MS, see docs)', positive('warmup'), 10)
-    .option('--topology <list>', 'monolith | extracted | both, or a comma list (also extracted-everysec)', 'both')
+    .option('--topology <list>', 'monolith | extracted | both, or a comma list (also extracted-everysec, dbos)', 'both')
     .option('--out <file>', 'markdown file whose generated section is rewritten', 'docs/benchmarks.md')
     .option('--no-write', 'print only; leave docs/ alone')
     .option('--customers <n>', 'customer accounts', positive('customers', true), 50)
@@ -220,7 +222,8 @@ async function runTopology(name, rate, opts, ctx) {
       pids['billing-service'] = billing.pid;
       await waitReady(billing, `${billingUrl}/health/ready`);
     }
-    const monolith = new Child('monolith', process.execPath, [...opts.nodeArg, ctx.code.monolith], {
+    const app = topology.app?.(ctx) ?? { name: 'monolith', script: ctx.code.monolith, env: {} }; // a peer's app, or the monolith
+    const monolith = new Child(app.name, process.execPath, [...opts.nodeArg, app.script], {
       inheritEnv: false,
       env: baseEnv({
         DATABASE_URL: mainDb.url,
@@ -228,9 +231,10 @@ async function runTopology(name, rate, opts, ctx) {
         PORT: String(port),
         DATA_DIR: path.join(ctx.logDir, `${name}-monolith-data`),
         ...(topology.remote ? { REMOTE_MODULES: 'billing', REDIS_URL: redis.url } : {}),
+        ...app.env,
         ...opts.appEnv,
       }),
-      logFile: path.join(ctx.logDir, `${name}-monolith.log`),
+      logFile: path.join(ctx.logDir, `${name}-${app.name}.log`),
     });
     children.push(monolith);
     pids.monolith = monolith.pid;
@@ -282,7 +286,7 @@ async function runTopology(name, rate, opts, ctx) {
               );
             });
         },
-        pending: () => count('PENDING'),
+        pending: () => (topology.pending ? topology.pending(admin) : count('PENDING')),
       },
     });
     progress.done();
