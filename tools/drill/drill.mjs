@@ -116,6 +116,7 @@ async function main() {
   const ctx = { logDir, caps, code: snapshotDist(), roleSecret: ROLE_SECRET, adminToken: randomBytes(24).toString('hex') };
   const ui = progressPrinter();
   const started = Date.now();
+  const loadBefore = os.loadavg()[0];
   const rows = [];
   for (const topology of opts.topologies) {
     try {
@@ -152,7 +153,7 @@ async function main() {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           command: `npm run drill${args ? ` -- ${args}` : ''}`,
           code: codeVersion(),
-          machine: machine(),
+          machine: `${machine()}, load average ${loadBefore.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work on the machine slows every figure)`,
           load: `${opts.rate} orders/s open loop, ${opts.customers} customers, ${opts.skus} SKUs, ${Math.round(opts.cancelShare * 100)} % cancelled`,
           appSettings: `NODE_ENV=production, defaults except ${overrides.join(', ')}`,
         },

@@ -2,6 +2,7 @@
 // bandwidth cap with tbf on both ends of the veth, latency with netem when the kernel has it, else with the
 // drill's latency proxy in front of the far end. clear() undoes whatever is on.
 import { spawnSync } from 'node:child_process';
+import { onCleanup } from '../../harness/infra.mjs';
 import { run } from './namespace.mjs';
 
 const TABLE = 'monolith_first_drill';
@@ -30,7 +31,13 @@ export class LinkShaper {
     return this.active.join(', ');
   }
 
+  /** A fault is on: an interrupted drill lifts it first, so the processes it stops can drain. */
+  armCleanup() {
+    this.disarm ??= onCleanup(() => this.clear());
+  }
+
   async latency(ms, jitterMs) {
+    this.armCleanup();
     if (this.ns && netemAvailable(this.ns)) {
       run('tc', ['qdisc', 'replace', 'dev', this.ns.hostIf, 'root', 'netem', 'delay', `${ms}ms`, `${jitterMs}ms`]);
       this.tc = true;
@@ -49,6 +56,7 @@ export class LinkShaper {
 
   /** Both directions: tbf on the host end (towards the server) and on the namespace end (towards the clients). */
   bandwidth(mbit) {
+    this.armCleanup();
     const burstBytes = Math.max(4_096, Math.round((mbit * 1e6) / 8 / 50));
     const tbf = ['root', 'tbf', 'rate', `${mbit}mbit`, 'burst', String(burstBytes), 'latency', '400ms'];
     if (this.tc) throw new Error('bandwidth and netem latency at once are not combined by the drill');
@@ -65,6 +73,8 @@ export class LinkShaper {
   }
 
   async clear() {
+    this.disarm?.();
+    this.disarm = undefined;
     if (this.nftOn) spawnSync('ip', ['netns', 'exec', this.ns.name, 'nft', 'delete', 'table', 'inet', TABLE], { stdio: 'ignore' });
     if (this.tbf || this.tc) {
       spawnSync('tc', ['qdisc', 'del', 'dev', this.ns.hostIf, 'root'], { stdio: 'ignore' });
@@ -79,6 +89,7 @@ export class LinkShaper {
   rules(rules) {
     if (!this.ns) throw new Error('loss and partitions need the far end in a network namespace');
     if (this.nft) throw new Error(this.nft);
+    this.armCleanup();
     if (!this.nftOn) {
       const nft = (command) => run('ip', ['netns', 'exec', this.ns.name, 'nft', command]);
       nft(`add table inet ${TABLE}`);
