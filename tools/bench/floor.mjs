@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { cpuBetween, cpuSnapshot } from './lib/measure.mjs';
-import { sleep } from './lib/infra.mjs';
+import { sleep } from '../harness/infra.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SKUS = 10;

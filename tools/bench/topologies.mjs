@@ -13,25 +13,22 @@
 // PostgreSQL: --database-url or DATABASE_URL (scratch databases bench_* are created there and dropped), else an
 // embedded PostgreSQL in a temporary directory. Redis (extracted): REDIS_URL, else an own redis-server.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   Child,
-  cleanupAll,
   cleanupOnSignals,
   commandVersion,
   freePort,
   pgClient,
+  runMain,
   scratchDatabase,
   sleep,
   startPostgres,
   startRedis,
-  tempDir,
   waitReady,
-} from './lib/infra.mjs';
+} from '../harness/infra.mjs';
 import {
   analyse,
   calibrateClock,
@@ -44,25 +41,10 @@ import {
 } from './lib/measure.mjs';
 import { latencyByPercentileSvg } from './lib/plot.mjs';
 import { TARGETS, consoleReport, judge, markdownSection, writeSection } from './lib/report.mjs';
-import { SKU_STOCK, offerOrders, setUpShop } from './lib/workload.mjs';
+import { SKU_STOCK, offerOrders, setUpShop } from '../harness/workload.mjs';
 import { dbosTopology } from './peers/dbos/topology.mjs'; // peer (issue 9): its own app in the monolith's place
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const MONOLITH_MAIN = 'dist/apps/monolith/src/main.js';
-const BILLING_MAIN = 'dist/apps/billing-service/src/main.js';
-const MONOLITH_JS = path.join(repo, MONOLITH_MAIN);
-const BILLING_JS = path.join(repo, BILLING_MAIN);
-
-/**
- * A copy of dist/ taken at start, so a rebuild by someone else during the benchmark cannot change the code
- * half-way through (node_modules is linked, not copied).
- */
-function snapshotDist() {
-  const dir = tempDir('monolith-first-bench-dist-');
-  cpSync(path.join(repo, 'dist'), path.join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.tsbuildinfo') });
-  symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return { monolith: path.join(dir, MONOLITH_MAIN), billing: path.join(dir, BILLING_MAIN) };
-}
+import { BILLING_JS, MONOLITH_JS, codeVersion, repo, snapshotDist } from '../harness/code.mjs';
 
 const TOPOLOGIES = {
   monolith: { label: 'monolith', remote: false, dash: null },
@@ -129,15 +111,6 @@ function parseArgs(argv) {
     appEnv[m[1]] = m[2];
   }
   return { ...o, rates, topologies: list, appEnv, explicit: o.topology !== 'both' };
-}
-
-/** The commit the apps were built from, and whether the working tree had changes on top of it. */
-function codeVersion() {
-  const git = (args) => spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
-  const sha = git(['rev-parse', '--short', 'HEAD']).stdout?.trim();
-  if (!sha) return 'unknown (not a git checkout)';
-  const dirty = git(['status', '--porcelain', '--', 'apps', 'libs']).stdout?.trim();
-  return `${sha}${dirty ? ' plus uncommitted changes in apps/ and libs/' : ''}`;
 }
 
 function machineInfo() {
@@ -520,14 +493,4 @@ async function waitForQuiet(seconds) {
   }
 }
 
-main()
-  .then(async (code) => {
-    await cleanupAll();
-    process.exit(code);
-  })
-  .catch(async (error) => {
-    console.error(`\nFAILED: ${error instanceof Error ? error.message : String(error)}`);
-    if (logDirForErrors) console.error(`app logs kept in ${logDirForErrors}`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runMain(main, () => logDirForErrors);

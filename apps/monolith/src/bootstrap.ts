@@ -36,9 +36,13 @@ export function hostedModuleNames(config: AppConfig): string[] {
     .filter((m) => !config.REMOTE_MODULES.includes(m));
 }
 
-/** The monolith's composition, configured. */
-export function appModule(config: AppConfig, database: DatabaseServer) {
-  return AppModule.forRoot(platformOptions(config, database, placement(config), hostedModuleNames(config).length), {
+/**
+ * The monolith's composition, configured. `forMigrations`: without the transport to the other hosts, for a process
+ * that only provisions and migrates (it must not need Redis).
+ */
+export function appModule(config: AppConfig, database: DatabaseServer, forMigrations = false) {
+  const where = forMigrations ? undefined : placement(config);
+  return AppModule.forRoot(platformOptions(config, database, where, hostedModuleNames(config).length), {
     remote: config.REMOTE_MODULES,
     config,
   });

@@ -17,7 +17,7 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     // Creating the application opens each module's database, which provisions and migrates it (an admin connection is
     // given). It is never initialised, so no relay starts and no HTTP port opens; close() then releases the pools.
-    const app = await NestFactory.create(appModule(config, database), { logger });
+    const app = await NestFactory.create(appModule(config, database, true), { logger });
     await app.close();
     if (argv.includes('--retire-other-logins')) {
       const prefix = rolePrefixOf({ url: database.url, rolePrefix: config.DB_ROLE_PREFIX });

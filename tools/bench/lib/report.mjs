@@ -1,5 +1,5 @@
 // Tables for the console and for docs/benchmarks.md, and the targets.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeGeneratedSection } from '../../harness/markdown.mjs';
 
 export const START = '<!-- bench:topologies:start -->';
 export const END = '<!-- bench:topologies:end -->';
@@ -257,23 +257,13 @@ export function markdownSection({ run, machine, results, verdicts, svgName, skip
   return lines.join('\n');
 }
 
-/**
- * Rewrites only the generated section; creates the document (with a short header) when missing. The result is
- * formatted with the project's Prettier settings, so `npm run lint` stays clean after a run.
- */
-export async function writeSection(file, section) {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const s = text.indexOf(START);
-  const e = text.indexOf(END);
-  if (s >= 0 && e > s) text = text.slice(0, s) + section + text.slice(e + END.length);
-  else text = `${text || '# Benchmarks\n\n## Topologies: monolith vs extracted billing\n\n'}${text ? '\n' : ''}${section}\n`;
-  try {
-    const prettier = await import('prettier');
-    text = await prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
-  } catch (error) {
-    console.warn(`not formatted with Prettier (${error instanceof Error ? error.message : String(error)})`);
-  }
-  writeFileSync(file, text);
+/** Rewrites only the generated section; creates the document (with a short header) when missing. */
+export function writeSection(file, section) {
+  return writeGeneratedSection(file, section, {
+    start: START,
+    end: END,
+    header: '# Benchmarks\n\n## Topologies: monolith vs extracted billing\n\n',
+  });
 }
 
 export function consoleReport({ results, verdicts, skipped }) {

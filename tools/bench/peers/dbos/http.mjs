@@ -1,4 +1,4 @@
-// The part of the monolith's HTTP API that the benchmark's workload uses (tools/bench/lib/workload.mjs), with
+// The part of the monolith's HTTP API that the benchmark's workload uses (tools/harness/workload.mjs), with
 // the same validation rules (libs/*/src/http/*.schemas.ts) and RFC 9457 problem+json errors.
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import express from 'express';

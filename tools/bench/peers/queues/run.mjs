@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cleanupAll, cleanupOnSignals, scratchDatabase, startPostgres } from '../../lib/infra.mjs';
+import { cleanupAll, cleanupOnSignals, scratchDatabase, startPostgres } from '../../../harness/infra.mjs';
 import { QUEUE_PEERS, summaryLine } from './index.mjs';
 
 const whole = (name) => (v) => {

