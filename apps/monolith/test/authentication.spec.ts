@@ -1,4 +1,4 @@
-import { FAST_MESSAGING, TEST_ADMIN_TOKEN, type TestApp, createTestApp } from '@app/platform';
+import { FAST_MESSAGING, Idempotency, type ModuleDb, TEST_ADMIN_TOKEN, type TestApp, createTestApp, moduleDbToken } from '@app/platform';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -157,6 +157,62 @@ describe('authentication (AUTH_MODE=jwt, HS256)', () => {
     await http().get('/billing/ledger/verification').set(bearer(TEST_ADMIN_TOKEN)).expect(200);
     await http().get('/admin/outbox/stats').set(bearer(TEST_ADMIN_TOKEN)).expect(200);
     expectProblem(await http().get('/admin/outbox/stats'), 401, /unauthorized$/);
+  });
+
+  it("keeps each caller's Idempotency-Keys apart: the same key from two callers is two requests", async () => {
+    const key = randomUUID();
+    const place = async (customerId: string) =>
+      (
+        await http()
+          .post('/orders')
+          .set(bearer(await token(customerId)))
+          .set('Idempotency-Key', key)
+          .send({ customerId, lines: [{ sku: 'NONE', quantity: 1 }] })
+          .expect(202)
+      ).body.id as string;
+    const ada = await place('ada');
+    const bob = await place('bob'); // another body too: one caller's key would have answered 422
+    expect(bob).not.toBe(ada);
+    expect(await place('ada')).toBe(ada); // a repeat from the same caller replays
+    const balance = async () => (await http().get('/billing/accounts/ada').set(ops).expect(200)).body.balanceCents as number;
+    const before = await balance();
+    const deposit = async (teller: string) =>
+      http()
+        .post('/billing/accounts/ada/deposits')
+        .set(bearer(await token(teller, 'billing:deposit')))
+        .set('Idempotency-Key', key)
+        .send({ amountCents: 100 })
+        .expect(201);
+    await deposit('teller-1');
+    await deposit('teller-1'); // replayed
+    await deposit('teller-2'); // the same key from another caller: a deposit of its own
+    expect((await balance()) - before).toBe(200);
+  });
+});
+
+describe('Idempotency-Key retention', () => {
+  let t: TestApp;
+  const http = () => request(t.app.getHttpServer());
+  beforeAll(async () => {
+    t = await createTestApp(hostedModules());
+    await http().post('/billing/accounts').send({ customerId: 'cy' }).expect(201);
+  });
+  afterAll(() => t.close());
+
+  it('forgets a key after its retention: the prune deletes it, and the key then runs as a new request', async () => {
+    const deposit = () => http().post('/billing/accounts/cy/deposits').set('Idempotency-Key', 'k-1').send({ amountCents: 100 });
+    await deposit().expect(201);
+    await deposit().expect(201); // replayed
+    const billing = t.app.get<ModuleDb>(moduleDbToken('billing'));
+    const orders = t.app.get<ModuleDb>(moduleDbToken('orders'));
+    await orders.query(
+      `INSERT INTO idempotency_keys (scope, principal, key, fingerprint, expires_at) VALUES ('x', '', 'live', 'f', now() + interval '1 hour')`,
+    );
+    expect(await t.app.get(Idempotency).prune()).toEqual({ billing: 0, orders: 0 }); // nothing has expired
+    await billing.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second'`);
+    expect(await t.app.get(Idempotency).prune()).toEqual({ billing: 1, orders: 0 });
+    expect(await orders.query(`SELECT key FROM idempotency_keys`)).toEqual([{ key: 'live' }]);
+    expect((await deposit().expect(201)).body).toEqual({ balanceCents: 200 });
   });
 });
 

@@ -51,6 +51,7 @@ export type { JwtSettings } from './http/auth/token-verifier';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
 export { CentsSchema, QuantitySchema, SchemaPipe, TextSchema, ValidBody, ValidHeader, ValidParam } from './http/validation';
+export { IDEMPOTENCY_OPTIONS, Idempotency, type IdempotencySettings, keyOwner } from './idempotency/idempotency.service';
 export {
   DEFAULT_IDEMPOTENCY,
   type IdempotencyOptions,

@@ -5,6 +5,7 @@ import type { DatabaseConnectionSettings } from './database/module-database';
 import { HealthController } from './health/health.controller';
 import { AUTH_SETTINGS, AuthGuard, type AuthOptions, authSettings } from './http/auth/auth.guard';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { IDEMPOTENCY_OPTIONS, Idempotency, type IdempotencySettings } from './idempotency/idempotency.service';
 import { MessagingModule, type MessagingOptions } from './messaging';
 
 export interface PlatformOptions {
@@ -13,6 +14,8 @@ export interface PlatformOptions {
   messaging?: MessagingOptions;
   /** Authentication of HTTP callers (AUTH_MODE): unset means `off`. ADMIN_TOKEN comes from `messaging.adminToken`. */
   auth?: AuthOptions;
+  /** Idempotency-Key retention and pruning (IDEMPOTENCY_RETENTION_MS); defaults: 24 h, pruned every 10 min. */
+  idempotency?: IdempotencySettings;
 }
 
 /** What every host (the monolith, an extracted service, a module's own tests) imports once. */
@@ -28,8 +31,10 @@ export class PlatformModule {
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: AUTH_SETTINGS, useValue: authSettings(options.auth, options.messaging?.adminToken) },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: IDEMPOTENCY_OPTIONS, useValue: options.idempotency ?? {} },
+        Idempotency,
       ],
-      exports: [DatabaseModule, MessagingModule],
+      exports: [DatabaseModule, MessagingModule, Idempotency],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { InjectModuleDb, type ModuleDb, newId, runIdempotent, type Tx } from '@app/platform';
+import { Idempotency, InjectModuleDb, type ModuleDb, newId, type Tx } from '@app/platform';
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import type { PaymentDeclined } from '../contracts';
@@ -53,7 +53,10 @@ export interface LedgerVerification {
  */
 @Injectable()
 export class BillingService {
-  constructor(@InjectModuleDb('billing') private readonly db: ModuleDb) {}
+  constructor(
+    @InjectModuleDb('billing') private readonly db: ModuleDb,
+    private readonly idempotency: Idempotency,
+  ) {}
 
   async openAccount(customerId: string): Promise<AccountView> {
     const rows = await this.db.query(Sql.openAccount, [ledger.customerAccountId(customerId), customerId]);
@@ -73,7 +76,7 @@ export class BillingService {
    */
   async deposit(customerId: string, amountCents: number, idempotencyKey: string, principal?: string): Promise<{ balanceCents: number }> {
     const request = { scope: 'billing.deposit', key: idempotencyKey, request: { customerId, amountCents }, principal };
-    const response = await runIdempotent(this.db, request, async (tx) => {
+    const response = await this.idempotency.run(this.db, request, async (tx) => {
       const entry = ledger.depositEntry(newId(), customerId, amountCents);
       const balanceCents = await this.lockAccount(tx, customerId);
       if (balanceCents === null) throw new UnknownAccount(customerId);

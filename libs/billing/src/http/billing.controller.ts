@@ -9,6 +9,7 @@ import {
   Authenticated,
   CurrentPrincipal,
   IdempotencyKeySchema,
+  keyOwner,
   type Principal,
   Problem,
   ValidBody,
@@ -65,11 +66,12 @@ export class BillingController {
     [400, 404, 409, 422],
   )
   async deposit(
+    @CurrentPrincipal() principal: Principal,
     @ValidParam('customerId', CustomerIdSchema) customerId: string,
     @ValidHeader('Idempotency-Key', IdempotencyKeySchema) key: string,
     @ValidBody(DepositSchema) body: z.infer<typeof DepositSchema>,
   ): Promise<{ balanceCents: number }> {
-    return this.billing.deposit(customerId, body.amountCents, key).catch(toProblem);
+    return this.billing.deposit(customerId, body.amountCents, key, keyOwner(principal)).catch(toProblem);
   }
 
   @Get('accounts/:customerId')

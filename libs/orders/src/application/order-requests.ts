@@ -1,4 +1,4 @@
-import { bindOutbox, InjectModuleDb, InjectOutbox, type ModuleDb, newId, Outbox, runIdempotent, type StoredResponse } from '@app/platform';
+import { bindOutbox, Idempotency, InjectModuleDb, InjectOutbox, type ModuleDb, newId, Outbox, type StoredResponse } from '@app/platform';
 import { Injectable } from '@nestjs/common';
 import type { NewOrder } from '../domain/order';
 import { publishStep } from './messages';
@@ -19,18 +19,24 @@ export class OrderRequests {
     @InjectModuleDb('orders') private readonly db: ModuleDb,
     @InjectOutbox('orders') private readonly outbox: Outbox,
     private readonly orders: OrdersService,
+    private readonly idempotency: Idempotency,
   ) {}
 
-  place(idempotencyKey: string, order: { customerId: string; lines: NewOrder['lines'] }): Promise<StoredResponse<OrderAccepted>> {
-    return runIdempotent(this.db, { scope: 'orders.place', key: idempotencyKey, request: order }, async (tx) => {
+  /** `principal`: whose Idempotency-Key it is (keyOwner); unset, the shared anonymous namespace. */
+  place(
+    idempotencyKey: string,
+    order: { customerId: string; lines: NewOrder['lines'] },
+    principal?: string,
+  ): Promise<StoredResponse<OrderAccepted>> {
+    return this.idempotency.run(this.db, { scope: 'orders.place', key: idempotencyKey, request: order, principal }, async (tx) => {
       const outcome = this.orders.placeOrder(tx, { orderId: newId(), ...order });
       await publishStep(outcome, bindOutbox(this.outbox, tx));
       return { status: 202, body: { id: outcome.order.id, status: outcome.order.status } };
     });
   }
 
-  cancel(idempotencyKey: string, orderId: string): Promise<StoredResponse<OrderAccepted>> {
-    return runIdempotent(this.db, { scope: 'orders.cancel', key: idempotencyKey, request: { orderId } }, async (tx) => {
+  cancel(idempotencyKey: string, orderId: string, principal?: string): Promise<StoredResponse<OrderAccepted>> {
+    return this.idempotency.run(this.db, { scope: 'orders.cancel', key: idempotencyKey, request: { orderId }, principal }, async (tx) => {
       const outcome = await this.orders.requestCancel(tx, orderId);
       await publishStep(outcome, bindOutbox(this.outbox, tx));
       return { status: 202, body: { id: orderId, status: outcome.order.status } };

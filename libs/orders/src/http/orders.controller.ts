@@ -8,6 +8,7 @@ import {
   Authenticated,
   CurrentPrincipal,
   IdempotencyKeySchema,
+  keyOwner,
   type Principal,
   Problem,
   type StoredResponse,
@@ -60,7 +61,7 @@ export class OrdersController {
   ): Promise<OrderAccepted> {
     assertMayActFor(principal, body.customerId, ORDERS_OPERATOR, 'The customerId in the body');
     assertWithinLimits(body);
-    return reply(res, await this.requests.place(key, body).catch(toProblem));
+    return reply(res, await this.requests.place(key, body, keyOwner(principal)).catch(toProblem));
   }
 
   @Post(':id/cancel')
@@ -81,7 +82,7 @@ export class OrdersController {
   ): Promise<OrderAccepted> {
     // The owner never changes, so checking before the cancel is race-free.
     assertMayActFor(principal, (await this.orders.getOrder(id).catch(toProblem)).customerId, ORDERS_OPERATOR, 'This order');
-    return reply(res, await this.requests.cancel(key, id).catch(toProblem));
+    return reply(res, await this.requests.cancel(key, id, keyOwner(principal)).catch(toProblem));
   }
 
   @Get(':id')

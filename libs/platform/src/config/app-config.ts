@@ -65,6 +65,13 @@ export const AppConfigSchema = z.object({
   MODULE_DB_SECRET: z.string().min(8, 'must be at least 8 characters').default(DEV_MODULE_DB_SECRET),
   /** Token required by the admin endpoints (dead letters, ledger verification). Unset: they refuse everything. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How long an Idempotency-Key's response is kept for repeats (ms); expired keys are deleted every 10 minutes. */
+  IDEMPOTENCY_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 24 * 60 * 60_000)
+    .default(24 * 60 * 60_000),
   /**
    * `jwt`: business endpoints need `Authorization: Bearer <JWT>` (docs: README, Authentication). `off`: no token is
    * checked and every caller acts as an operator (the admin scope still needs ADMIN_TOKEN). Default: `jwt` when

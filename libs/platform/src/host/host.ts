@@ -97,6 +97,7 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
       poolSize: Math.max(1, Math.floor((config.DB_CONNECTIONS - 1) / Math.max(1, modules))),
     },
     auth,
+    idempotency: { retentionMs: config.IDEMPOTENCY_RETENTION_MS },
     messaging: {
       adminToken: config.ADMIN_TOKEN,
       relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },

@@ -34,7 +34,9 @@ export const ApiIdempotencyKey = () =>
     required: true,
     description:
       'A unique value per logical request (e.g. a UUID): 1–255 visible ASCII characters, surrounding white space and ' +
-      'structured-field quotes removed. Repeating it with the same request returns the first response; with another request, 422.',
+      'structured-field quotes removed. Repeating it with the same request returns the first response; with another request, 422; ' +
+      "while the first is still running, 409. Keys are per caller (the token's issuer and subject) and kept for 24 hours " +
+      '(IDEMPOTENCY_RETENTION_MS): after that, the key is a new request.',
     schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
   });
 
