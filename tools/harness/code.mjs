@@ -18,7 +18,12 @@ export function snapshotDist() {
   const dir = tempDir('monolith-first-dist-');
   cpSync(path.join(repo, 'dist'), path.join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.tsbuildinfo') });
   symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return { monolith: path.join(dir, MONOLITH_MAIN), billing: path.join(dir, BILLING_MAIN), migrate: path.join(dir, MIGRATE_MAIN) };
+  return {
+    dist: path.join(dir, 'dist'),
+    monolith: path.join(dir, MONOLITH_MAIN),
+    billing: path.join(dir, BILLING_MAIN),
+    migrate: path.join(dir, MIGRATE_MAIN),
+  };
 }
 
 /** The commit the apps were built from, and whether the working tree had changes on top of it. */

@@ -4,8 +4,14 @@ import { writeGeneratedSection } from '../../harness/markdown.mjs';
 export const START = '<!-- bench:topologies:start -->';
 export const END = '<!-- bench:topologies:end -->';
 export const PERCENTILES = [50, 90, 99, 99.9];
-export const TARGETS = { rate: 200, monolithP99Ms: 25, premiumP99: 2 };
-
+/** The targets of issue 9, all relative to figures of the same run: the floor, and the monolith. */
+export const TARGETS = {
+  p99Ms: 100,
+  capacityVsFloor: 0.5,
+  cpuVsFloor: 2,
+  extractedP99VsMonolith: 1.5,
+  extractedCapacityVsMonolith: 0.8,
+};
 const ms = (us) => (us / 1000).toFixed(1);
 const pct = (h, p) => h.getValueAtPercentile(p);
 const row = (cells) => `| ${cells.join(' | ')} |`;
@@ -29,32 +35,126 @@ function ratioCell(ext, mono, extUs, monoUs) {
 
 const rateLabel = (r) => `${r.label} @ ${r.rate}/s`;
 
-/** PASS/MISS for each target, judged on the runs at the target rate. */
-export function judge(results) {
-  const at = results.filter((r) => r.rate === TARGETS.rate);
+/** CPU per confirmed order (ms) of the processes this run owns: the apps, PostgreSQL (when embedded) and Redis. */
+export function ownCpuMsPerOrder(r) {
+  const c = r.cpu;
+  if (c.postgres === undefined) return null;
+  const cores = ['monolith', 'billing-service', 'postgres', 'redis'].reduce((sum, n) => sum + (c[n] ?? 0), 0);
+  return r.result.throughput.confirmed > 0 ? (cores * 1000) / r.result.throughput.confirmed : null;
+}
+
+const ratio = (a, b) => (a === null || b === null || b === undefined || !(b > 0) ? null : a / b);
+const times = (x) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
+
+/**
+ * PASS/MISS for each target of issue 9. `floor`: the floor's figures (or null); `capacities`: topology → search;
+ * the fixed-rate runs are judged at the half-floor rate (`halfFloorRate`).
+ */
+export function judge(results, { floor, capacities, halfFloorRate }) {
+  const verdicts = [];
+  const add = (name, measured, pass) => verdicts.push({ name, measured, verdict: pass === null ? 'n/a' : pass ? 'PASS' : 'MISS' });
+  const cap = (t) => capacities[t]?.capacity ?? null;
+  const at = results.filter((r) => r.rate === halfFloorRate);
   const mono = at.find((r) => r.topology === 'monolith');
   const ext = at.find((r) => r.topology === 'extracted');
-  const notRun = `not run at ${TARGETS.rate} orders/s`;
-  const verdicts = [];
-  if (!mono) verdicts.push({ name: `monolith p99 ≤ ${TARGETS.monolithP99Ms} ms`, measured: notRun, verdict: 'n/a' });
-  else {
-    const p99 = pct(mono.result.histograms.endToEnd, 99);
-    verdicts.push({
-      name: `monolith p99 ≤ ${TARGETS.monolithP99Ms} ms`,
-      measured: `${latencyCell(mono, p99)} ms${mono.result.failed ? ` (FAILED: ${mono.result.censored} orders not confirmed)` : ''}`,
-      verdict: !mono.result.failed && p99 / 1000 <= TARGETS.monolithP99Ms ? 'PASS' : 'MISS',
-    });
-  }
-  const name = `extraction premium (extracted p99 ÷ monolith p99) ≤ ${TARGETS.premiumP99}`;
-  if (!mono || !ext) verdicts.push({ name, measured: notRun, verdict: 'n/a' });
-  else if (mono.result.failed || ext.result.failed) {
-    const which = [mono, ext].filter((r) => r.result.failed).map((r) => r.label);
-    verdicts.push({ name, measured: `cannot be computed: ${which.join(' and ')} did not keep up (FAILED)`, verdict: 'n/a' });
-  } else {
-    const premium = pct(ext.result.histograms.endToEnd, 99) / pct(mono.result.histograms.endToEnd, 99);
-    verdicts.push({ name, measured: `${premium.toFixed(2)}×`, verdict: premium <= TARGETS.premiumP99 ? 'PASS' : 'MISS' });
-  }
+
+  const capFloor = ratio(cap('monolith'), floor?.perSecond ?? null);
+  add(
+    `monolith capacity ≥ ${TARGETS.capacityVsFloor} × floor`,
+    capFloor === null ? 'not measured' : `${cap('monolith')}/s ÷ ${floor.perSecond.toFixed(0)}/s = ${times(capFloor)}`,
+    capFloor === null ? null : capFloor >= TARGETS.capacityVsFloor,
+  );
+  const cpu = mono ? ratio(ownCpuMsPerOrder(mono), floor?.cpuMsPerOrder.own ?? null) : null;
+  add(
+    `monolith CPU per order ≤ ${TARGETS.cpuVsFloor} × floor's`,
+    cpu === null ? 'not measured' : `${ownCpuMsPerOrder(mono).toFixed(1)} ms ÷ ${floor.cpuMsPerOrder.own.toFixed(1)} ms = ${times(cpu)}`,
+    cpu === null ? null : cpu <= TARGETS.cpuVsFloor,
+  );
+  const monoP99 = mono ? pct(mono.result.histograms.endToEnd, 99) / 1000 : null;
+  add(
+    `at half the floor's rate (${halfFloorRate ?? '?'}/s) every order confirmed, monolith p99 ≤ ${TARGETS.p99Ms} ms`,
+    mono
+      ? `${mono.result.failed ? `FAILED (${mono.result.censored} not confirmed), ` : ''}p99 ${latencyCell(mono, monoP99 * 1000)} ms`
+      : 'not run',
+    mono ? !mono.result.failed && monoP99 <= TARGETS.p99Ms : null,
+  );
+  const premium =
+    mono && ext && !mono.result.failed && !ext.result.failed ? pct(ext.result.histograms.endToEnd, 99) / 1000 / monoP99 : null;
+  add(
+    `extracted p99 ≤ ${TARGETS.extractedP99VsMonolith} × monolith's at that rate`,
+    premium === null ? (mono && ext ? 'n/a: a run did not keep up' : 'not run') : times(premium),
+    premium === null ? null : premium <= TARGETS.extractedP99VsMonolith,
+  );
+  const extCap = ratio(cap('extracted'), cap('monolith'));
+  add(
+    `extracted capacity ≥ ${TARGETS.extractedCapacityVsMonolith} × monolith's`,
+    extCap === null ? 'not measured' : `${cap('extracted')}/s ÷ ${cap('monolith')}/s = ${times(extCap)}`,
+    extCap === null ? null : extCap >= TARGETS.extractedCapacityVsMonolith,
+  );
+  const dbos = ratio(cap('monolith'), cap('dbos'));
+  add(
+    "monolith capacity ≥ DBOS Transact's (peer)",
+    dbos === null ? 'not measured' : `${cap('monolith')}/s ÷ ${cap('dbos')}/s = ${times(dbos)}`,
+    dbos === null ? null : dbos >= 1,
+  );
   return verdicts;
+}
+
+/** One row per topology and the floor: capacity and CPU per order, each as a ratio to the floor's. */
+export function summaryTable({ results, floor, capacities, halfFloorRate }) {
+  const lines = [
+    row([
+      '',
+      'Capacity (orders/s, p99 ≤ 100 ms)',
+      '÷ floor',
+      `CPU per order at ${halfFloorRate ?? '–'}/s (ms, own processes)`,
+      '÷ floor',
+      'p50 / p99 at that rate (ms)',
+    ]),
+    row(['---', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  if (floor) {
+    lines.push(
+      row([
+        `**floor** (plain \`pg\`, ${floor.clients} clients, saturated)`,
+        floor.perSecond.toFixed(0),
+        '1.00×',
+        floor.cpuMsPerOrder.own === null
+          ? '–'
+          : `${floor.cpuMsPerOrder.own.toFixed(1)} (PostgreSQL ${floor.cpuMsPerOrder.postgres.toFixed(1)} + client ${floor.cpuMsPerOrder.client.toFixed(1)})`,
+        '1.00×',
+        '–',
+      ]),
+    );
+  }
+  const names = [...new Set([...results.map((r) => r.topology), ...Object.keys(capacities)])];
+  for (const name of names) {
+    const r = results.find((x) => x.topology === name && x.rate === halfFloorRate);
+    const c = capacities[name]?.capacity ?? null;
+    const own = r ? ownCpuMsPerOrder(r) : null;
+    const h = r?.result.histograms.endToEnd;
+    lines.push(
+      row([
+        r?.label ?? name,
+        c === null ? '–' : String(c),
+        times(ratio(c, floor?.perSecond ?? null)),
+        own === null ? '–' : own.toFixed(1),
+        times(ratio(own, floor?.cpuMsPerOrder.own ?? null)),
+        h && h.totalCount > 0 ? `${latencyCell(r, pct(h, 50))} / ${latencyCell(r, pct(h, 99))}${r.result.failed ? ' (FAILED)' : ''}` : '–',
+      ]),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Every trial of the capacity searches. */
+export function capacityTable(capacities) {
+  const lines = [row(['Topology', 'Trials (offered/s: p99 ms, verdict)', 'Capacity']), row(['---', '---', '---:'])];
+  for (const [name, search] of Object.entries(capacities)) {
+    const trials = search.trials.map((t) => `${t.rate}: ${t.p99Ms.toFixed(0)} ms ${t.pass ? 'pass' : `fail (${t.why})`}`).join('; ');
+    lines.push(row([name, trials, String(search.capacity)]));
+  }
+  return lines.join('\n');
 }
 
 function errorsCell(r) {
@@ -204,7 +304,7 @@ export function targetsTable(verdicts) {
 }
 
 /** The generated section of docs/benchmarks.md (between the markers). */
-export function markdownSection({ run, machine, results, verdicts, svgName, skipped }) {
+export function markdownSection({ run, machine, results, verdicts, svgName, skipped, floor, capacities, halfFloorRate }) {
   const premium = premiumTable(results);
   const source = results.every((r) => r.result.source === 'commit')
     ? 'the commit time of the transaction that wrote the CONFIRMED history entry (`pg_xact_commit_timestamp`, µs)'
@@ -225,6 +325,22 @@ export function markdownSection({ run, machine, results, verdicts, svgName, skip
     `- **Confirmation time:** ${source}.`,
     ...(skipped.length ? [`- **Not run:** ${skipped.join('; ')}.`] : []),
     '',
+    `Each topology against the floor measured in the same run (capacity: the highest offered rate at which every order is confirmed with p99 ≤ ${TARGETS.p99Ms} ms; CPU: the apps, PostgreSQL and Redis, per confirmed order):`,
+    '',
+    summaryTable({ results, floor, capacities, halfFloorRate }),
+    '',
+    `Targets (issue 9; each a ratio within this run):`,
+    '',
+    targetsTable(verdicts),
+    '',
+    ...(Object.keys(capacities).length
+      ? [
+          `Capacity searches (${run.capacitySeconds} s per trial after ${run.capacityWarmup} s of warm-up, fresh processes each):`,
+          '',
+          capacityTable(capacities),
+          '',
+        ]
+      : []),
     `Order saga latency, intended send → CONFIRMED, milliseconds:`,
     '',
     resultsTable(results),
@@ -238,10 +354,6 @@ export function markdownSection({ run, machine, results, verdicts, svgName, skip
   if (premium)
     lines.push(`Extraction premium (ratios of the same percentile, same rate; n/a where a run did not keep up):`, '', premium, '');
   lines.push(
-    `Targets (defined at ${TARGETS.rate} orders/s on this 2-core machine):`,
-    '',
-    targetsTable(verdicts),
-    '',
     `![Latency by percentile, intended send to CONFIRMED](${svgName})`,
     '',
     `Where the time goes, milliseconds:`,
@@ -266,8 +378,10 @@ export function writeSection(file, section) {
   });
 }
 
-export function consoleReport({ results, verdicts, skipped }) {
-  const out = ['', 'Order saga latency, intended send → CONFIRMED (ms):', '', resultsTable(results), ''];
+export function consoleReport({ results, verdicts, skipped, floor, capacities, halfFloorRate }) {
+  const out = ['', 'Against the floor:', '', summaryTable({ results, floor, capacities, halfFloorRate }), ''];
+  if (Object.keys(capacities).length) out.push('Capacity searches:', '', capacityTable(capacities), '');
+  out.push('Order saga latency, intended send → CONFIRMED (ms):', '', resultsTable(results), '');
   const premium = premiumTable(results);
   if (premium) out.push('Extraction premium:', '', premium, '');
   out.push('Breakdown (ms):', '', breakdownTable(results), '', 'Saturation:', '', saturationTable(results), '');
