@@ -1,28 +1,14 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { ModuleDb, RidingStatement } from '../../database/module-db';
+import type { ModuleDb } from '../../database/module-db';
 import type { MessageTransport } from '../transports/transport';
 import type { DeliveryGate } from './delivery-gate';
 import type { Envelope } from './envelope';
-import { describeError, isDatabaseUnavailable, isNonRetryable, isTransportUnavailable } from './errors';
+import { describeError, isDatabaseUnavailable, isTransportUnavailable } from './errors';
 import { type HandedOff, type Outbox, type OutboxCourier, assertModuleName } from './outbox';
 import type { RelayPresence } from './presence';
-import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions, retryDelayMs } from './relay-options';
+import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './relay-options';
+import { type Held, type Outcome, RelayOutcomes, throttledWarnings } from './relay-outcomes';
 import { type RelayStatements, relayStatements } from './relay-sql';
-
-/** A message this relay holds the lease of, waiting in its key's line or being delivered. */
-interface Held {
-  seq: string;
-  envelope: Envelope;
-  /** A timer may start when it is handed over (claimed messages: perhaps), so its deletion must start it. */
-  awaited: boolean;
-  /** Failed attempts recorded so far. */
-  attempts: number;
-  /** Claims since its last recorded outcome (a failure, a postponement), the current one included. */
-  claims: number;
-  soloRuns: number;
-}
-
-type Outcome = 'delivered' | 'dead' | 'stopped' | 'held';
 
 export interface OutboxRelayDeps {
   module: string;
@@ -65,17 +51,12 @@ export class OutboxRelay implements OutboxCourier {
   private readonly running = new Set<Promise<void>>();
   /** Keys whose message failed just now: hand-offs of them go to the backstop, which keeps the order. */
   private readonly holds = new Map<string, number>();
-  private toDelete: string[] = [];
-  /** Delivered, no timer waits for them: deleted by whichever transaction of the module commits next. */
-  private toDeleteRiding: string[] = [];
+  private readonly outcomes: RelayOutcomes;
+  private readonly warnOnce: (what: string, message: string) => void;
   private stopRiding?: () => void;
-  private markTimer?: NodeJS.Timeout;
   /** Resolves once the relay has lived `suspectAfterUptimeMs` (or stops); suspects wait for it. Unset: driven by hand. */
   private settled?: Promise<void>;
   private settle?: () => void;
-  private marking?: Promise<void>;
-  /** Leased to us but no longer in memory (the database failed under them): released once it answers again. */
-  private forgotten: string[] = [];
 
   private loopDone?: Promise<void>;
   private woken = false;
@@ -83,7 +64,6 @@ export class OutboxRelay implements OutboxCourier {
   private timer?: { at: number; handle: NodeJS.Timeout };
   private pruneTimer?: NodeJS.Timeout;
   private renewTimer?: NodeJS.Timeout;
-  private lastWarning = new Map<string, number>();
 
   constructor(private readonly deps: OutboxRelayDeps) {
     assertModuleName(deps.module);
@@ -91,6 +71,24 @@ export class OutboxRelay implements OutboxCourier {
     this.options = resolveRelayOptions(deps.options);
     this.logger = deps.logger ?? new Logger(`OutboxRelay:${deps.module}`);
     this.sql = relayStatements(deps.module);
+    this.warnOnce = throttledWarnings(this.logger);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the outcomes read the relay's live state
+    const relay = this;
+    this.outcomes = new RelayOutcomes({
+      module: this.module,
+      options: this.options,
+      db: deps.db,
+      sql: this.sql,
+      logger: this.logger,
+      get owner() {
+        return relay.owner;
+      },
+      get running() {
+        return relay.state === 'running';
+      },
+      wakeAt: (at) => this.wakeAt(at),
+      wake: () => this.wake(),
+    });
   }
 
   get owner(): string {
@@ -122,7 +120,7 @@ export class OutboxRelay implements OutboxCourier {
     });
     await this.deps.presence.join(this.module, { connectionString: this.deps.db.connectionString }, () => this.wake());
     this.deps.outbox.attach(this);
-    this.stopRiding = this.deps.db.rideAlong(() => this.ride());
+    this.stopRiding = this.deps.db.rideAlong(() => this.outcomes.ride());
     this.loopDone = this.loop();
     this.schedulePrune();
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
@@ -148,7 +146,7 @@ export class OutboxRelay implements OutboxCourier {
     this.wake();
     await this.loopDone;
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
-    await this.flushMarks();
+    await this.outcomes.flush();
     await this.deps.db.bookkeeping(this.sql.releaseAll, [this.owner]).catch((error: unknown) => {
       this.logger.warn(`Releasing leases on shutdown failed (${describeError(error)}); they are taken over once this process is gone.`);
     });
@@ -165,7 +163,7 @@ export class OutboxRelay implements OutboxCourier {
       if ((this.holds.get(m.envelope.key) ?? 0) > now) release.push(m.seq);
       else this.enqueue({ seq: m.seq, envelope: m.envelope, awaited: m.awaited, attempts: 0, claims: 1, soloRuns: 0 });
     }
-    if (release.length > 0) void this.release(release);
+    if (release.length > 0) void this.outcomes.release(release);
   }
 
   /** Wake when a timer we know of falls due. */
@@ -180,7 +178,7 @@ export class OutboxRelay implements OutboxCourier {
     await this.deps.db.bookkeeping(this.sql.breakDeadLeases, [this.owner]);
     const { claimed } = await this.claim();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
-    await this.flushMarks();
+    await this.outcomes.flush();
     return claimed;
   }
 
@@ -215,7 +213,7 @@ export class OutboxRelay implements OutboxCourier {
       this.lines.delete(key);
       if (outcome === 'held') {
         this.holds.set(key, Date.now() + Math.max(1_000, this.options.pollIntervalMs * 2));
-        void this.release(line.map((m) => m.seq));
+        void this.outcomes.release(line.map((m) => m.seq));
       }
       return;
     }
@@ -225,7 +223,7 @@ export class OutboxRelay implements OutboxCourier {
   private async deliverHead(message: Held): Promise<Outcome> {
     const suspect = message.claims >= this.options.suspectAfterClaims;
     if (suspect && message.soloRuns >= this.options.maxSoloRuns) {
-      return this.deadLetter(
+      return this.outcomes.deadLetter(
         message,
         `The process died while applying ${message.envelope.type} ${message.envelope.id} alone, ${message.soloRuns} time(s) ` +
           `(claimed ${message.claims} times without an outcome): it most likely crashes the process (an exit or an out-of-memory in a handler).`,
@@ -251,7 +249,7 @@ export class OutboxRelay implements OutboxCourier {
     );
     const outcome = await this.deliver(message);
     // The outcome is recorded before anything else runs: a death after this point is not the message's doing.
-    if (outcome === 'delivered') await this.flushMarks();
+    if (outcome === 'delivered') await this.outcomes.flush();
     return outcome;
   }
 
@@ -260,148 +258,13 @@ export class OutboxRelay implements OutboxCourier {
     try {
       await this.deps.transport.deliver(message.envelope);
     } catch (error) {
-      if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) return this.postpone(message, error);
-      return this.recordFailure(message, error);
+      if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) return this.outcomes.postpone(message, error);
+      return this.outcomes.failed(message, error);
     }
-    this.markDelivered(message);
+    this.outcomes.delivered(message);
     const hold = this.holds.get(message.envelope.key);
     if (hold !== undefined) this.holds.delete(message.envelope.key);
     return 'delivered';
-  }
-
-  private markDelivered(message: Held): void {
-    (message.awaited ? this.toDelete : this.toDeleteRiding).push(message.seq);
-    if (this.toDelete.length + this.toDeleteRiding.length >= this.options.batchSize) return void this.flushMarks();
-    this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markDelayMs);
-  }
-
-  /** The riding deletion: the delivered messages no timer waits for, with the module's next transaction. */
-  private ride(): RidingStatement | undefined {
-    if (this.toDeleteRiding.length === 0) return undefined;
-    const seqs = this.toDeleteRiding.splice(0);
-    return {
-      sql: this.sql.deleteDelivered,
-      values: [seqs, this.owner],
-      settle: (committed) => {
-        if (committed) return;
-        this.toDeleteRiding.push(...seqs);
-        this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markDelayMs);
-      },
-    };
-  }
-
-  private flushMarks(): Promise<void> {
-    clearTimeout(this.markTimer);
-    this.markTimer = undefined;
-    const previous = this.marking ?? Promise.resolve();
-    const seqs = [...this.toDelete.splice(0), ...this.toDeleteRiding.splice(0)];
-    if (seqs.length === 0) return previous;
-    const next = previous.then(async () => {
-      try {
-        const [row] = await this.deps.db.bookkeeping<{ deleted: number; next_timer: Date | null; successor: boolean }>(this.sql.done, [
-          seqs,
-          this.owner,
-        ]);
-        if (row.deleted < seqs.length) this.lostLeases(seqs.length - row.deleted);
-        if (row.next_timer instanceof Date) this.wakeAt(row.next_timer.getTime());
-        if (row.successor) this.wake();
-      } catch (error) {
-        // Delivered but not deleted: they go again after the lease and the consumers skip them. Try again soon.
-        this.toDelete.unshift(...seqs);
-        this.warnOnce('mark', `Deleting ${seqs.length} delivered message(s) failed (${describeError(error)}); trying again.`);
-        if (this.state === 'running') this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.pollIntervalMs);
-      }
-    });
-    this.marking = next;
-    return next;
-  }
-
-  private async recordFailure(message: Held, error: unknown): Promise<Outcome> {
-    const attempt = message.attempts + 1;
-    const reason = describeError(error);
-    if (isNonRetryable(error) || attempt >= this.options.retry.maxAttempts) {
-      const why = isNonRetryable(error) ? 'a non-retryable error' : `${attempt} attempts`;
-      return this.deadLetter(message, reason, attempt, why);
-    }
-    const delay = retryDelayMs(attempt, this.options.retry);
-    const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
-    const what = `${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key})`;
-    try {
-      await this.deps.db.bookkeeping(this.sql.retry, [message.seq, this.owner, attempt, reason, history, delay]);
-    } catch (recordError) {
-      return this.forget(message, recordError);
-    }
-    this.logger.warn(
-      `Delivering ${what} failed (attempt ${attempt} of ${this.options.retry.maxAttempts}); retrying in ${delay} ms: ${reason}`,
-    );
-    this.wakeAt(Date.now() + delay);
-    return 'held';
-  }
-
-  private async deadLetter(message: Held, reason: string, attempt = message.attempts + 1, why = 'no outcome'): Promise<Outcome> {
-    const history = JSON.stringify([{ at: new Date().toISOString(), attempt, error: reason }]);
-    let rows: { n: number; next_timer: Date | null }[];
-    try {
-      rows = await this.deps.db.bookkeeping(this.sql.deadLetter, [message.seq, this.owner, attempt, reason, history]);
-    } catch (error) {
-      return this.forget(message, error);
-    }
-    if (rows[0]?.next_timer instanceof Date) this.wakeAt(rows[0].next_timer.getTime());
-    if (rows[0]?.n > 0) {
-      this.logger.warn(
-        `Dead-lettered ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) after ${why}: ${reason} ` +
-          `Inspect it with 'messages dead-letters show ${this.module} ${message.envelope.id}', fix the cause, then requeue or purge it.`,
-      );
-    }
-    return 'dead';
-  }
-
-  /**
-   * The transport (its broker) or the database is unavailable: nothing was handed over. The message waits a jittered
-   * base·2^4 (3.2 s by default) and goes again, in order, without counting an attempt: an outage of any length never
-   * dead-letters a message.
-   */
-  private async postpone(message: Held, error: unknown): Promise<Outcome> {
-    const full = Math.min(this.options.retry.capMs, this.options.retry.baseMs * 2 ** 4);
-    const delay = Math.round(full / 2 + Math.random() * (full / 2));
-    const reason = describeError(error);
-    const history = JSON.stringify([{ at: new Date().toISOString(), attempt: 0, error: reason }]);
-    try {
-      await this.deps.db.bookkeeping(this.sql.postpone, [[message.seq], this.owner, delay, reason, history]);
-    } catch (recordError) {
-      return this.forget(message, recordError);
-    }
-    this.warnOnce(
-      'unavailable',
-      `Could not deliver ${message.envelope.type} (${reason}); messages of ${this.module} wait in the outbox and go again in about ${delay} ms (no attempt is counted).`,
-    );
-    this.wakeAt(Date.now() + delay);
-    return 'held';
-  }
-
-  /** Neither the delivery nor its failure could be recorded: forget it here, release its lease once the database answers. */
-  private forget(message: Held, error: unknown): Outcome {
-    this.forgotten.push(message.seq);
-    this.warnOnce(
-      'forget',
-      `Recording the outcome of ${message.envelope.type} ${message.envelope.id} failed (${describeError(error)}); it goes again later.`,
-    );
-    return 'held';
-  }
-
-  private async release(seqs: string[]): Promise<void> {
-    if (seqs.length === 0) return;
-    try {
-      await this.deps.db.bookkeeping(this.sql.release, [seqs, this.owner]);
-    } catch {
-      this.forgotten.push(...seqs);
-    }
-  }
-
-  private lostLeases(count: number): void {
-    this.logger.warn(
-      `Lost the lease of ${count} delivered message(s) before deleting them; their new owner delivers them again and consumers skip them as duplicates.`,
-    );
   }
 
   private async loop(): Promise<void> {
@@ -409,10 +272,7 @@ export class OutboxRelay implements OutboxCourier {
       this.woken = false;
       let again = false;
       try {
-        if (this.forgotten.length > 0) {
-          await this.deps.db.bookkeeping(this.sql.releaseStarted, [this.forgotten, this.owner]);
-          this.forgotten = [];
-        }
+        await this.outcomes.releaseForgotten();
         await this.deps.db.bookkeeping(this.sql.breakDeadLeases, [this.owner]);
         if (this.state !== 'running') break;
         const { claimed, promoted } = await this.claim();
@@ -443,7 +303,7 @@ export class OutboxRelay implements OutboxCourier {
     }>(this.sql.claim, [this.owner, room, this.options.leaseMs]);
     const claimed = rows.filter((r) => r.seq !== null).sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1));
     if (!this.active) {
-      await this.release(claimed.map((r) => r.seq!));
+      await this.outcomes.release(claimed.map((r) => r.seq!));
       return { claimed: 0, promoted: 0 };
     }
     for (const r of claimed) {
@@ -502,12 +362,5 @@ export class OutboxRelay implements OutboxCourier {
         resolve();
       };
     });
-  }
-
-  private warnOnce(what: string, message: string): void {
-    const now = Date.now();
-    if (now - (this.lastWarning.get(what) ?? 0) < 10_000) return;
-    this.lastWarning.set(what, now);
-    this.logger.warn(message);
   }
 }
