@@ -3,17 +3,16 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { OrderRequests } from './application/order-requests';
 import { OrdersHandlers } from './application/orders.handlers';
 import { OrdersService } from './application/orders.service';
-import { ORDER_SAGA_POLICY, sagaPolicy } from './application/saga-policy';
+import { ORDER_SAGA_POLICY, type SagaPolicyOptions, sagaPolicy } from './application/saga-policy';
 import { OrdersController } from './http/orders.controller';
 import { ordersDatabase } from './persistence';
-import type { SagaPolicy } from './domain/saga';
 import { CapturePayment, RefundPayment } from '@app/billing/contracts';
 import { CommitStock, ReleaseStock, ReserveStock, ReturnStock } from '@app/inventory/contracts';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderStepDeadline, ordersConsumes } from './contracts';
 
 export interface OrdersModuleOptions {
-  /** The saga's timing; anything left out keeps its production default (5 s per step, 3 attempts, back-off ≤ 60 s). */
-  saga?: Partial<SagaPolicy>;
+  /** The saga's patience; anything left out keeps its production default (DEFAULT_SAGA_POLICY). */
+  saga?: SagaPolicyOptions;
 }
 
 /** The messages orders publishes (its outbox refuses any other) and consumes (checked against its handlers). */

@@ -10,11 +10,16 @@ export interface MessageContract {
   readonly schema: z.ZodType;
 }
 
-/** Exactly the options of `outbox.add`: the order id as key, the command's own id (kept on re-sends), a delivery delay. */
+/**
+ * Exactly the options of `outbox.add`: the order id as key, the command's own id (kept on re-sends), and for a
+ * step's deadline a timer that starts once the step's last command was handed over to its transport.
+ */
 export interface SendOptions {
   key: string;
   id?: string;
   notBefore?: Date;
+  startsAfter?: string;
+  delayMs?: number;
 }
 
 /** A message a saga step wants sent, ready for the transactional outbox (see publishStep). */
@@ -67,7 +72,8 @@ export function messagesOf(decision: Decision): OutgoingMessage[] {
       message(
         OrderStepDeadline,
         { orderId: key, step: deadline.step, attempt: deadline.attempt },
-        { key: deadlineKey(key), notBefore: deadline.at },
+        // counted from delivery: while the command waits for an unreachable transport, the deadline does not run
+        { key: deadlineKey(key), startsAfter: deadline.startsAfter, delayMs: deadline.delayMs },
       ),
     );
   return out;

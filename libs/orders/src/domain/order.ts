@@ -33,8 +33,9 @@ export interface HistoryEntry {
 }
 
 /**
- * Where the saga is. Steps that wait for replies have a deadline; the forward steps give up after a bounded
- * number of attempts, the others retry for ever.
+ * Where the saga is. Steps that wait for replies have a deadline; the forward steps give up (TIMED_OUT) when their
+ * own deadline or the order's passes, counted from the delivery of their commands; the others back off and, after
+ * a bounded number of re-sends, park the order for an operator's attention.
  * - RESERVING (PENDING): waiting for inventory to reserve the stock.
  * - CAPTURING (PENDING): waiting for billing to take the payment.
  * - COMPENSATING (PENDING): undoing what was done (release stock, refund payment) before cancelling.
@@ -49,6 +50,16 @@ export type SagaStep = 'RESERVING' | 'CAPTURING' | 'COMPENSATING' | 'COMMITTING'
 export const SAGA_COMMANDS = ['ReserveStock', 'CapturePayment', 'CommitStock', 'ReleaseStock', 'RefundPayment', 'ReturnStock'] as const;
 export type SagaCommandName = (typeof SAGA_COMMANDS)[number];
 
+/** The module that answers each command: whom an order waits on. */
+export const RECEIVER_OF: Record<SagaCommandName, 'inventory' | 'billing'> = {
+  ReserveStock: 'inventory',
+  CommitStock: 'inventory',
+  ReleaseStock: 'inventory',
+  ReturnStock: 'inventory',
+  CapturePayment: 'billing',
+  RefundPayment: 'billing',
+};
+
 export interface SagaState {
   step: SagaStep;
   /** How many times the current step's commands have been sent (1 = the first send; 0 when DONE). */
@@ -61,6 +72,28 @@ export interface SagaState {
   messageIds: Partial<Record<SagaCommandName, string>>;
   /** Why the order is being (or was) cancelled. Set when compensation starts; the first reason wins. */
   cancelReason: CancelReason | null;
+  /** When the cancellation started (ISO 8601): the customer's request, a decline or a timeout. Absent before. */
+  cancelRequestedAt?: string | null;
+  /** The delay of the current deadline, counted (as patience used) when it fires. Absent in orders saved before it. */
+  deadlineDelayMs?: number;
+  /** Patience used by the current forward step (RESERVING, CAPTURING): time after delivery of its commands. */
+  stepWaitedMs?: number;
+  /** Patience used by the whole order so far, over its forward steps (SAGA_ORDER_DEADLINE_MS). */
+  orderWaitedMs?: number;
+  /** Set when the saga stopped re-sending a compensation and waits for an operator (see Attention). */
+  attention?: Attention | null;
+}
+
+/**
+ * A compensation (or the stock commit) that was re-sent its bounded number of times without an answer. The saga
+ * stops re-sending; the order keeps its status and waits for an operator's retry (or a late reply).
+ */
+export interface Attention {
+  /** The commands still unanswered, in the words of the history. */
+  reason: string;
+  /** ISO 8601 instant the order was parked. */
+  since: string;
+  step: SagaStep;
 }
 
 export interface Order {

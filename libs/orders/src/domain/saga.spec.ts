@@ -14,7 +14,15 @@ import { type Decision, type SagaCommand, type SagaInput, type SagaPolicy, decid
 
 const ORDER_ID = '0190a5e0-0000-7000-8000-000000000001';
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
-const policy: SagaPolicy = { stepTimeoutMs: 5_000, maxAttempts: 3, maxRetryDelayMs: 60_000 };
+/** 3 sends of a forward step, 5 s apart (counted from delivery); compensations practically never parked. */
+const policy: SagaPolicy = {
+  stepTimeoutMs: 5_000,
+  reserveDeadlineMs: 15_000,
+  paymentDeadlineMs: 15_000,
+  orderDeadlineMs: 900_000,
+  maxRetryDelayMs: 60_000,
+  compensationAttempts: 1_000,
+};
 
 /** Drives one order through the pure saga, keeping the whole history and every message sent. */
 class Saga {
@@ -112,7 +120,7 @@ describe('placing an order', () => {
         },
       },
     ]);
-    expect(s.last.deadline).toEqual({ step: 'RESERVING', attempt: 1, at: new Date(T0 + 5_000) });
+    expect(s.last.deadline).toEqual({ step: 'RESERVING', attempt: 1, delayMs: 5_000, startsAfter: 'msg-1', at: new Date(T0 + 5_000) });
     expect(s.view).toEqual({ status: 'PENDING', reason: null, totalCents: null, step: 'RESERVING', awaiting: ['ReserveStock'] });
     expect(s.history).toEqual([
       {
@@ -168,7 +176,7 @@ describe('the happy path', () => {
     expect(reserved.commands).toEqual([
       { name: 'CapturePayment', messageId: 'msg-2', payload: { orderId: ORDER_ID, customerId: 'cust-7', amountCents: 2_500 } },
     ]);
-    expect(reserved.deadline).toEqual({ step: 'CAPTURING', attempt: 1, at: new Date(T0 + 5_000) });
+    expect(reserved.deadline).toEqual({ step: 'CAPTURING', attempt: 1, delayMs: 5_000, startsAfter: 'msg-2', at: new Date(T0 + 5_000) });
 
     const captured = s.captured();
     expect(s.view).toMatchObject({ status: 'CONFIRMED', step: 'COMMITTING', awaiting: ['CommitStock'] });
@@ -264,7 +272,7 @@ describe('failures', () => {
     });
     expect(declined.commands).toEqual([{ name: 'ReleaseStock', messageId: 'msg-3', payload: { orderId: ORDER_ID } }]);
     expect(declined.events).toEqual([]);
-    expect(declined.deadline).toEqual({ step: 'COMPENSATING', attempt: 1, at: new Date(T0 + 5_000) });
+    expect(declined.deadline).toEqual({ step: 'COMPENSATING', attempt: 1, delayMs: 5_000, startsAfter: 'msg-3', at: new Date(T0 + 5_000) });
     expect(s.view).toMatchObject({ status: 'PENDING', reason: null, step: 'COMPENSATING', awaiting: ['ReleaseStock'] });
     expect(s.history.at(-1)).toMatchObject({
       event: 'Payment declined',
@@ -293,11 +301,11 @@ describe('deadlines', () => {
     const s = Saga.placed();
     const second = s.deadline();
     expect(second.commands).toEqual([s.sent[0]]); // same id, same payload
-    expect(second.deadline).toEqual({ step: 'RESERVING', attempt: 2, at: new Date(T0 + 10_000) });
+    expect(second.deadline).toEqual({ step: 'RESERVING', attempt: 2, delayMs: 5_000, startsAfter: s.sent[0].messageId, at: new Date(T0 + 10_000) });
     expect(s.history.at(-1)).toEqual({
       at: '2026-03-01T10:00:05.000Z',
       event: 'No answer yet',
-      detail: 'Inventory has not answered the stock reservation within 5 s; asked again (attempt 2 of 3).',
+      detail: 'Inventory has not answered the stock reservation in the 5 s since it received it; asked again (attempt 2).',
     });
     unchanged(s.on({ type: 'Deadline', step: 'RESERVING', attempt: 1 })); // an older attempt's deadline
     expect(s.deadline().commands).toEqual([s.sent[0]]);
@@ -308,7 +316,7 @@ describe('deadlines', () => {
     expect(s.view).toMatchObject({ status: 'PENDING', step: 'COMPENSATING', awaiting: ['ReleaseStock'] });
     expect(s.order.saga.cancelReason).toBe('TIMED_OUT');
     expect(s.history.at(-1)!.detail).toBe(
-      'Inventory did not answer the stock reservation after 3 attempts, 5 s apart. Cancelling the order: asking inventory to give back any stock it may have reserved.',
+      'Inventory did not answer the stock reservation within its deadline of 15 s (3 attempts, counted from delivery). Cancelling the order: asking inventory to give back any stock it may have reserved.',
     );
     s.on({ type: 'StockReleased' });
     expect(s.view).toMatchObject({ status: 'CANCELLED', reason: 'TIMED_OUT', step: 'DONE' });
@@ -320,7 +328,7 @@ describe('deadlines', () => {
     s.reserved();
     const captureId = s.sent[1].messageId;
     expect(s.deadline().commands.map((c) => c.messageId)).toEqual([captureId]);
-    expect(s.history.at(-1)!.detail).toBe('Billing has not answered the payment request within 5 s; asked again (attempt 2 of 3).');
+    expect(s.history.at(-1)!.detail).toBe('Billing has not answered the payment request in the 5 s since it received it; asked again (attempt 2).');
     s.deadline();
     const gaveUp = s.deadline();
     expect(gaveUp.commands).toEqual([
@@ -368,7 +376,7 @@ describe('deadlines', () => {
     expect(waits).toEqual(
       [2, 4, 8].map(
         (n) =>
-          `Still waiting for billing to refund the payment and inventory to give back the reserved stock; asked again (attempt ${n}). This step is retried until it succeeds.`,
+          `Still waiting for billing to refund the payment and inventory to give back the reserved stock; asked again (attempt ${n}), waiting longer each time.`,
       ),
     );
   });
@@ -384,11 +392,11 @@ describe('deadlines', () => {
     expect(s.view).toMatchObject({ status: 'CONFIRMED', step: 'DONE' });
   });
 
-  it('uses the configured timeout and attempt count', () => {
-    const s = Saga.placed(undefined, { stepTimeoutMs: 20, maxAttempts: 1, maxRetryDelayMs: 50 });
+  it('uses the configured interval and deadline', () => {
+    const s = Saga.placed(undefined, { ...policy, stepTimeoutMs: 20, reserveDeadlineMs: 20, maxRetryDelayMs: 50 });
     expect(s.last.deadline!.at).toEqual(new Date(T0 + 20));
     expect(names(s.deadline())).toEqual(['ReleaseStock']);
-    expect(s.history.at(-1)!.detail).toMatch(/after 1 attempts, 20 ms apart/);
+    expect(s.history.at(-1)!.detail).toMatch(/within its deadline of 20 ms \(1 attempt, counted from delivery\)/);
   });
 });
 
@@ -649,7 +657,7 @@ describe('invariants under random interleavings', () => {
     const inStock = chance(0.8);
     const canPay = chance(0.7);
     const impatience = [0.1, 0.3, 0.9][Math.floor(random() * 3)]; // how eagerly deadlines fire: slow receivers make timeouts
-    const s = Saga.placed([{ sku: 'A', quantity: 1 }], { stepTimeoutMs: 10, maxAttempts: 3, maxRetryDelayMs: 40 });
+    const s = Saga.placed([{ sku: 'A', quantity: 1 }], { ...policy, stepTimeoutMs: 10, reserveDeadlineMs: 30, paymentDeadlineMs: 30, maxRetryDelayMs: 40 });
     let reservation: Reservation = 'NONE';
     let payment: Payment = 'NONE';
     const seen = new Set<string>();

@@ -13,12 +13,13 @@
  *
  * Rules that keep the invariants (CANCELLED holds nothing; CONFIRMED holds its payment and committed stock):
  * - Each command is sent at most once per order, under one message id kept in `saga.messageIds`; every
- *   re-send reuses it, so the receiver's inbox sees a repeat, never a second request.
- * - Every step that waits has a deadline `{step, attempt}`. Only the deadline of the current step and attempt
- *   counts; older ones are ignored. RESERVING and CAPTURING give up after `maxAttempts` sends and compensate
- *   with TIMED_OUT. Compensations (and the stock commit) never give up: an order must not be left holding
- *   stock or money, so they are re-sent with back-off until acknowledged (an operator sees a stuck one in
- *   the dead letters of the receiving module).
+ *   re-send reuses it, so the receiver's inbox sees a repeat, never a second request (and re-emits its reply).
+ * - Every step that waits has a deadline `{step, attempt}` whose timer starts when the step's last command was
+ *   delivered (saga-patience.ts). Only the deadline of the current step and attempt counts; older ones are ignored.
+ *   RESERVING and CAPTURING give up when their own deadline or the order's passes and compensate with TIMED_OUT.
+ *   Compensations (and the stock commit) never give up on their own: an order must not be left holding stock or
+ *   money. They are re-sent with a doubling back-off and, after `compensationAttempts` sends, the order is parked
+ *   for attention (`saga.attention`) until an operator retries or a late reply lands (saga-deadlines.ts).
  * - The order stays PENDING (or CONFIRMED, when a confirmed order is being reversed) until every compensation
  *   was acknowledged; only then does it become CANCELLED.
  * - The first cancel reason wins: a customer cancel during a compensation, or a late reply, changes nothing.
@@ -28,79 +29,19 @@
 import { InvalidOrder } from './errors';
 import {
   type CancelReason,
-  type HistoryEntry,
   MAX_LINES,
   MAX_QUANTITY,
   type NewOrder,
   type Order,
   type SagaCommandName,
-  type SagaState,
-  type SagaStep,
   orderLimitViolations,
 } from './order';
+import { onDeadline, onRetryRequested } from './saga-deadlines';
+import { Draft } from './saga-draft';
+import type { Decision, SagaContext, SagaInput } from './saga-types';
 import * as say from './wording';
 
-export interface SagaPolicy {
-  /** How long RESERVING and CAPTURING wait for a reply before re-sending; the base of the other steps' back-off. */
-  stepTimeoutMs: number;
-  /** Sends of RESERVING or CAPTURING (the first included) before the saga gives up and compensates with TIMED_OUT. */
-  maxAttempts: number;
-  /** Ceiling of the doubling delay between re-sends of the steps that never give up (compensations, commit). */
-  maxRetryDelayMs: number;
-}
-
-export interface SagaContext {
-  now: Date;
-  /** A fresh message id (the application passes UUIDv7). */
-  newId: () => string;
-  policy: SagaPolicy;
-}
-
-export type SagaInput =
-  | { type: 'StockReserved'; lines: { sku: string; quantity: number; unitPriceCents: number }[]; totalCents: number }
-  | { type: 'StockReservationFailed'; reason: 'OUT_OF_STOCK' | 'RELEASED'; shortages: say.Shortage[] }
-  | { type: 'PaymentCaptured'; amountCents: number; entryId: string }
-  | { type: 'PaymentDeclined'; reason: say.DeclineReason; detail: string }
-  | { type: 'StockReleased' }
-  | { type: 'StockCommitted' }
-  | { type: 'StockReturned' }
-  | { type: 'PaymentRefunded'; refundedCents: number; entryId: string | null }
-  | { type: 'Deadline'; step: string; attempt: number }
-  | { type: 'CancelRequested' };
-
-/** A command to another module. Payloads match the contracts in @app/inventory/contracts and @app/billing/contracts. */
-export type SagaCommand =
-  | { name: 'ReserveStock'; messageId: string; payload: { orderId: string; lines: { sku: string; quantity: number }[] } }
-  | { name: 'CapturePayment'; messageId: string; payload: { orderId: string; customerId: string; amountCents: number } }
-  | { name: 'RefundPayment'; messageId: string; payload: { orderId: string; reason: string } }
-  | { name: 'CommitStock' | 'ReleaseStock' | 'ReturnStock'; messageId: string; payload: { orderId: string } };
-
-/** An event orders publishes (see ../contracts). */
-export type OrderEvent =
-  | { name: 'OrderPlaced'; payload: { orderId: string; customerId: string; lines: { sku: string; quantity: number }[] } }
-  | { name: 'OrderConfirmed'; payload: { orderId: string; customerId: string; totalCents: number } }
-  | { name: 'OrderCancelled'; payload: { orderId: string; reason: CancelReason } };
-
-/** "Tell me at `at` if step `step`, attempt `attempt`, is still waiting." */
-export interface StepDeadline {
-  step: SagaStep;
-  attempt: number;
-  at: Date;
-}
-
-export interface Decision {
-  order: Order;
-  /** False when the input did not apply: nothing to save, nothing to send. */
-  changed: boolean;
-  /** In the order to send them. */
-  commands: SagaCommand[];
-  events: OrderEvent[];
-  deadline: StepDeadline | null;
-  /** Entries to append to the order's history. */
-  history: HistoryEntry[];
-}
-
-export const FORWARD_STEPS: readonly SagaStep[] = ['RESERVING', 'CAPTURING'];
+export * from './saga-types';
 
 /** Starts the saga of a new order. @throws InvalidOrder when the order breaks a domain rule */
 export function placeOrder(input: NewOrder, ctx: SagaContext): Decision {
@@ -114,7 +55,7 @@ export function placeOrder(input: NewOrder, ctx: SagaContext): Decision {
       totalCents: null,
       status: 'PENDING',
       reason: null,
-      saga: { step: 'RESERVING', attempt: 0, deadlineAt: null, awaiting: [], messageIds: {}, cancelReason: null },
+      saga: { step: 'RESERVING', attempt: 0, deadlineAt: null, awaiting: [], messageIds: {}, cancelReason: null, orderWaitedMs: 0 },
     },
     ctx,
   );
@@ -159,6 +100,9 @@ export function decide(order: Order, input: SagaInput, ctx: SagaContext): Decisi
       break;
     case 'CancelRequested':
       onCancelRequested(d);
+      break;
+    case 'RetryRequested':
+      onRetryRequested(d, input);
       break;
     default: {
       const unknown: never = input;
@@ -241,30 +185,11 @@ function onPaymentDeclined(d: Draft, input: Extract<SagaInput, { type: 'PaymentD
   if (saga.step === 'CAPTURING') {
     d.acknowledge('CapturePayment');
     d.note('Payment declined', say.paymentDeclined(input.reason, input.detail));
-    compensate(d, 'PAYMENT_DECLINED', ['ReleaseStock']);
+    d.compensate('PAYMENT_DECLINED', ['ReleaseStock']);
     return;
   }
   if (order.status === 'PENDING' && saga.step === 'COMPENSATING')
     d.note('Payment refused late', say.lateDecline(input.reason, input.detail));
-}
-
-function onDeadline(d: Draft, input: Extract<SagaInput, { type: 'Deadline' }>): void {
-  const { saga } = d;
-  const policy = d.ctx.policy;
-  if (saga.step === 'DONE' || input.step !== saga.step || input.attempt !== saga.attempt) return; // stale
-  if (saga.step === 'RESERVING' || saga.step === 'CAPTURING') {
-    if (saga.attempt < policy.maxAttempts) {
-      d.note('No answer yet', say.retrying(saga.step, saga.attempt + 1, policy.maxAttempts, policy.stepTimeoutMs));
-      d.resend();
-    } else {
-      d.note('Timed out', say.timedOut(saga.step, policy.maxAttempts, policy.stepTimeoutMs));
-      compensate(d, 'TIMED_OUT', saga.step === 'RESERVING' ? ['ReleaseStock'] : ['RefundPayment', 'ReleaseStock']);
-    }
-    return;
-  }
-  // Never give up. Record the 2nd, 4th, 8th, ... attempt only, so a long outage does not flood the history.
-  d.resend();
-  if ((saga.attempt & (saga.attempt - 1)) === 0) d.note('Still waiting', say.stillWaiting(saga.awaiting, saga.attempt));
 }
 
 function onCancelRequested(d: Draft): void {
@@ -273,13 +198,14 @@ function onCancelRequested(d: Draft): void {
   if (order.status === 'PENDING') {
     if (saga.step === 'RESERVING' || saga.step === 'CAPTURING') {
       d.note('Cancellation requested', say.cancelRequested(saga.step));
-      compensate(d, 'CUSTOMER_REQUEST', saga.step === 'RESERVING' ? ['ReleaseStock'] : ['RefundPayment', 'ReleaseStock']);
+      d.compensate('CUSTOMER_REQUEST', saga.step === 'RESERVING' ? ['ReleaseStock'] : ['RefundPayment', 'ReleaseStock']);
     }
     return; // COMPENSATING: a cancellation is under way already, and its reason stays
   }
   if (saga.step === 'REVERSING') return;
   const paid = saga.messageIds.CapturePayment !== undefined;
   saga.cancelReason = 'CUSTOMER_REQUEST';
+  saga.cancelRequestedAt = d.ctx.now.toISOString();
   d.note('Cancellation requested', say.cancelConfirmedRequested(paid ? order.totalCents : null));
   // Stock is returned only once committed. A commit not acknowledged yet stays awaited (and is re-sent before
   // ReturnStock, under its id); inventory handles an order's messages in order.
@@ -308,11 +234,6 @@ function confirm(d: Draft): void {
   d.enter('COMMITTING', ['CommitStock']);
 }
 
-function compensate(d: Draft, reason: CancelReason, commands: SagaCommandName[]): void {
-  d.saga.cancelReason ??= reason;
-  d.enter('COMPENSATING', commands);
-}
-
 function finishCancel(d: Draft): void {
   const { order, saga } = d;
   const reason = saga.cancelReason ?? 'CUSTOMER_REQUEST';
@@ -335,96 +256,4 @@ function assertValid(input: NewOrder): void {
   }
   const [broken] = orderLimitViolations(input.lines);
   if (broken) throw new InvalidOrder(broken.message);
-}
-
-/** The decision being built: a copy of the order, and what to send. */
-class Draft {
-  readonly order: Order;
-  readonly commands: SagaCommand[] = [];
-  readonly events: OrderEvent[] = [];
-  readonly history: HistoryEntry[] = [];
-  deadline: StepDeadline | null = null;
-
-  constructor(
-    order: Order,
-    readonly ctx: SagaContext,
-  ) {
-    this.order = structuredClone(order);
-  }
-
-  get saga(): SagaState {
-    return this.order.saga;
-  }
-
-  note(event: string, detail: string): void {
-    this.history.push({ at: this.ctx.now.toISOString(), event, detail });
-  }
-
-  /** Moves to a step that waits for replies to `commands`, sends them and schedules its first deadline. */
-  enter(step: SagaStep, commands: SagaCommandName[]): void {
-    this.saga.step = step;
-    this.saga.attempt = 1;
-    this.saga.awaiting = [...commands];
-    for (const command of commands) this.send(command);
-    this.schedule();
-  }
-
-  /** Makes sure an effect is undone: sends its compensation unless it was sent already. */
-  undo(command: SagaCommandName): void {
-    if (this.saga.messageIds[command]) return;
-    if (this.saga.step === 'DONE') return this.enter('CLEANUP', [command]);
-    this.saga.awaiting.push(command); // joins the current step (and its deadlines)
-    this.send(command);
-  }
-
-  acknowledge(command: SagaCommandName): void {
-    this.saga.awaiting = this.saga.awaiting.filter((c) => c !== command);
-  }
-
-  /** The current step's deadline passed: send its unacknowledged commands again, under their ids. */
-  resend(): void {
-    this.saga.attempt += 1;
-    for (const command of this.saga.awaiting) this.send(command);
-    this.schedule();
-  }
-
-  done(): void {
-    Object.assign(this.saga, { step: 'DONE', attempt: 0, awaiting: [], deadlineAt: null } satisfies Partial<SagaState>);
-  }
-
-  private send(name: SagaCommandName): void {
-    const messageId = (this.saga.messageIds[name] ??= this.ctx.newId());
-    this.commands.push(buildCommand(this.order, name, messageId));
-  }
-
-  private schedule(): void {
-    const { step, attempt } = this.saga;
-    const { stepTimeoutMs, maxRetryDelayMs } = this.ctx.policy;
-    const delay = FORWARD_STEPS.includes(step)
-      ? stepTimeoutMs
-      : Math.min(stepTimeoutMs * 2 ** (attempt - 1), Math.max(maxRetryDelayMs, stepTimeoutMs));
-    const at = new Date(this.ctx.now.getTime() + delay);
-    this.saga.deadlineAt = at.toISOString();
-    this.deadline = { step, attempt, at };
-  }
-
-  decision(before?: Order): Decision {
-    const changed = !before || this.history.length > 0 || this.commands.length > 0 || JSON.stringify(before) !== JSON.stringify(this.order);
-    return { order: this.order, changed, commands: this.commands, events: this.events, deadline: this.deadline, history: this.history };
-  }
-}
-
-/** A command's payload, rebuilt from the order: the same on every re-send, as its message id is. */
-function buildCommand(order: Order, name: SagaCommandName, messageId: string): SagaCommand {
-  const orderId = order.id;
-  switch (name) {
-    case 'ReserveStock':
-      return { name, messageId, payload: { orderId, lines: order.lines.map(({ sku, quantity }) => ({ sku, quantity })) } };
-    case 'CapturePayment':
-      return { name, messageId, payload: { orderId, customerId: order.customerId, amountCents: order.totalCents ?? 0 } };
-    case 'RefundPayment':
-      return { name, messageId, payload: { orderId, reason: order.saga.cancelReason ?? 'CUSTOMER_REQUEST' } };
-    default:
-      return { name, messageId, payload: { orderId } };
-  }
 }

@@ -2,7 +2,7 @@
  * The sentences of an order's history. Written for a support person to read to a customer: plain words,
  * amounts with thousands separators, and always what happens next.
  */
-import type { CancelReason, OrderLine, SagaCommandName } from './order';
+import { type CancelReason, type OrderLine, RECEIVER_OF, type SagaCommandName } from './order';
 
 export interface Shortage {
   sku: string;
@@ -15,9 +15,12 @@ export function cents(amount: number): string {
   return `${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} cents`;
 }
 
-/** 5000 → "5 s", 1500 → "1.5 s", 20 → "20 ms". */
+/** 5000 → "5 s", 1500 → "1.5 s", 20 → "20 ms", 120000 → "2 min", 5400000 → "1.5 h". */
 export function duration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))} min`;
+  return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }
 
 /** ["a", "b", "c"] → "a, b and c". */
@@ -70,16 +73,52 @@ const declineText = (reason: DeclineReason, detail: string) => sentence(detail) 
 export const paymentDeclined = (reason: DeclineReason, detail: string) =>
   `Payment declined: ${declineText(reason, detail)}. Nothing was charged. Asking inventory to give back the reserved stock before the order is cancelled.`;
 
-export const retrying = (step: 'RESERVING' | 'CAPTURING', attempt: number, maxAttempts: number, timeoutMs: number) =>
-  `${step === 'RESERVING' ? 'Inventory has not answered the stock reservation' : 'Billing has not answered the payment request'} within ${duration(timeoutMs)}; asked again (attempt ${attempt} of ${maxAttempts}).`;
+const ASKED: Record<'RESERVING' | 'CAPTURING', string> = {
+  RESERVING: 'Inventory has not answered the stock reservation',
+  CAPTURING: 'Billing has not answered the payment request',
+};
 
-export const timedOut = (step: 'RESERVING' | 'CAPTURING', maxAttempts: number, timeoutMs: number) =>
-  step === 'RESERVING'
-    ? `Inventory did not answer the stock reservation after ${maxAttempts} attempts, ${duration(timeoutMs)} apart. Cancelling the order: asking inventory to give back any stock it may have reserved.`
-    : `Billing did not answer the payment request after ${maxAttempts} attempts, ${duration(timeoutMs)} apart. Cancelling the order: asking billing to refund any payment it may have taken, and inventory to give back the reserved stock.`;
+export const retrying = (step: 'RESERVING' | 'CAPTURING', attempt: number, waitedMs: number) =>
+  `${ASKED[step]} in the ${duration(waitedMs)} since it received it; asked again (attempt ${attempt}).`;
+
+export const timedOut = (step: 'RESERVING' | 'CAPTURING', deadline: 'step' | 'order', deadlineMs: number, attempts: number) => {
+  const what = step === 'RESERVING' ? 'Inventory did not answer the stock reservation' : 'Billing did not answer the payment request';
+  const limit =
+    deadline === 'step'
+      ? `within its deadline of ${duration(deadlineMs)} (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, counted from delivery)`
+      : `before the order's deadline of ${duration(deadlineMs)} passed`;
+  return step === 'RESERVING'
+    ? `${what} ${limit}. Cancelling the order: asking inventory to give back any stock it may have reserved.`
+    : `${what} ${limit}. Cancelling the order: asking billing to refund any payment it may have taken, and inventory to give back the reserved stock.`;
+};
 
 export const stillWaiting = (awaiting: SagaCommandName[], attempt: number) =>
-  `Still waiting for ${list(awaiting.map((c) => WAITING_FOR[c]))}; asked again (attempt ${attempt}). This step is retried until it succeeds.`;
+  `Still waiting for ${list(awaiting.map((c) => WAITING_FOR[c]))}; asked again (attempt ${attempt}), waiting longer each time.`;
+
+// Parked for an operator's attention, and resumed
+
+export const attentionReason = (awaiting: SagaCommandName[], attempts: number) =>
+  `No answer from ${list(awaiting.map((c) => WAITING_FOR[c]))} after ${attempts} attempts`;
+
+export const parked = (awaiting: SagaCommandName[], attempts: number) =>
+  `${attentionReason(awaiting, attempts)}. The order stops asking and waits for an operator: see GET /admin/orders/attention, then retry with POST /admin/orders/{id}/retry once the cause is fixed. A late answer still completes it.`;
+
+export const retried = (by: string, awaiting: SagaCommandName[]) =>
+  `${by} asked to try again. Asking ${list(awaiting.map((c) => WAITING_FOR[c]))} once more.`;
+
+// What an order waits on now (GET /orders/:id `waiting`; derived when read, not stored)
+
+export const waitingFor = (awaiting: SagaCommandName[]) => `Waiting for ${list(awaiting.map((c) => WAITING_FOR[c]))}.`;
+
+export const waitingUnreachable = (awaiting: SagaCommandName[], undeliveredMs: number) => {
+  const receivers = [...new Set(awaiting.map((c) => RECEIVER_OF[c]))];
+  return `Waiting for ${list(receivers)}, which ${receivers.length === 1 ? 'is' : 'are'} unreachable: the request has not been delivered for ${duration(undeliveredMs)}. It goes out as soon as ${receivers.length === 1 ? 'it is' : 'they are'} back; the waiting time until then does not count against the order's deadlines.`;
+};
+
+export const waitingDeadLetter = (awaiting: SagaCommandName[]) =>
+  `Waiting for ${list(awaiting.map((c) => WAITING_FOR[c]))}: the request could not be delivered and is in orders' dead letters. An operator can requeue it (messages-cli dead-letters requeue orders <id>).`;
+
+export const waitingAttention = (reason: string) => `Needs attention: ${lowerFirst(reason)}. An operator can retry the order.`;
 
 export const cancelRequested = (step: 'RESERVING' | 'CAPTURING') =>
   step === 'RESERVING'

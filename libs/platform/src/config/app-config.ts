@@ -93,10 +93,20 @@ export const AppConfigSchema = z.object({
   RELAY_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** The relay's backstop poll (LISTEN/NOTIFY wakes it at once after a commit). */
   RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(5).max(60_000).default(1_000),
-  /** How long a saga step waits for its reply before re-sending the command. */
+  /** The saga's re-send interval: how long a step waits for its reply, after delivery, before re-sending the command. */
   SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
-  /** How many times a saga step is sent before the order is compensated with TIMED_OUT. */
-  SAGA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /** Patience of the stock reservation, counted from delivery; past it the order is cancelled TIMED_OUT. Default 2 min. */
+  SAGA_RESERVE_DEADLINE_MS: z.coerce.number().int().min(50).max(604_800_000).optional(),
+  /** Patience of the payment capture, counted from delivery; past it the order is cancelled TIMED_OUT. Default 5 min. */
+  SAGA_PAYMENT_DEADLINE_MS: z.coerce.number().int().min(50).max(604_800_000).optional(),
+  /** Patience of the whole order (its steps added up) until it is confirmed or given up. Default 15 min. */
+  SAGA_ORDER_DEADLINE_MS: z.coerce.number().int().min(50).max(2_592_000_000).optional(),
+  /** Deprecated (use the deadlines): when set without them, each step's deadline is SAGA_MAX_ATTEMPTS × SAGA_STEP_TIMEOUT_MS. */
+  SAGA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).optional(),
+  /** Sends of a compensation (refund, release, return, commit) before the order is parked for attention. */
+  SAGA_COMPENSATION_ATTEMPTS: z.coerce.number().int().min(1).max(1_000).default(20),
+  /** Ceiling of the doubling delay between re-sends of a compensation. */
+  SAGA_COMPENSATION_MAX_DELAY_MS: z.coerce.number().int().min(50).max(86_400_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /**
    * How long a starting process waits for an external PostgreSQL (DATABASE_URL) and for Redis to accept connections,
