@@ -1,7 +1,7 @@
 /** The decision being built by one saga step: a copy of the order, what to send, and the history to append. */
 import type { CancelReason, HistoryEntry, Order, SagaCommandName, SagaState, SagaStep } from './order';
 import { nextDelayMs } from './saga-patience';
-import type { Decision, OrderEvent, SagaCommand, SagaContext, StepDeadline } from './saga-types';
+import { type Decision, FORWARD_STEPS, type OrderEvent, type SagaCommand, type SagaContext, type StepDeadline } from './saga-types';
 
 export class Draft {
   readonly order: Order;
@@ -30,7 +30,7 @@ export class Draft {
     this.saga.step = step;
     this.saga.attempt = 1;
     this.saga.awaiting = [...commands];
-    this.saga.stepWaitedMs = 0;
+    if (FORWARD_STEPS.includes(step)) this.saga.stepWaitedMs = 0; // kept after it: how long the step that gave up waited
     this.saga.attention = null;
     for (const command of commands) this.send(command);
     this.schedule();
