@@ -4,6 +4,7 @@ import { OrderRequests } from './application/order-requests';
 import { OrdersHandlers } from './application/orders.handlers';
 import { OrdersService } from './application/orders.service';
 import { ORDER_SAGA_POLICY, type SagaPolicyOptions, sagaPolicy } from './application/saga-policy';
+import { OrdersAdminController } from './http/orders-admin.controller';
 import { OrdersController } from './http/orders.controller';
 import { ordersDatabase } from './persistence';
 import { CapturePayment, RefundPayment } from '@app/billing/contracts';
@@ -35,7 +36,7 @@ const ordersMessages = {
 /** Orders: orders, their saga (reserve stock → capture payment → confirm, or compensate) and their history. Owns the `orders` schema. */
 @Module({
   imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders', ordersMessages)],
-  controllers: [OrdersController],
+  controllers: [OrdersController, OrdersAdminController],
   providers: [OrdersService, OrderRequests, OrdersHandlers],
 })
 export class OrdersModule {

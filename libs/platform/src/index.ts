@@ -50,7 +50,7 @@ export { ADMIN_SCOPE, type Principal, assertMayActFor, hasScope, mayActFor } fro
 export type { JwtSettings } from './http/auth/token-verifier';
 export { Problem, PROBLEM_CONTENT_TYPE } from './http/problem';
 export { ProblemDetailsFilter } from './http/problem-details.filter';
-export { CentsSchema, QuantitySchema, SchemaPipe, TextSchema, ValidBody, ValidHeader, ValidParam } from './http/validation';
+export { CentsSchema, QuantitySchema, SchemaPipe, TextSchema, ValidBody, ValidHeader, ValidParam, ValidQuery } from './http/validation';
 export { IDEMPOTENCY_OPTIONS, Idempotency, type IdempotencySettings, keyOwner } from './idempotency/idempotency.service';
 export {
   DEFAULT_IDEMPOTENCY,

@@ -1,5 +1,6 @@
 import { bindOutbox, Idempotency, InjectModuleDb, InjectOutbox, type ModuleDb, newId, Outbox, type StoredResponse } from '@app/platform';
 import { Injectable } from '@nestjs/common';
+import { OrderNotParked } from '../domain/errors';
 import type { NewOrder } from '../domain/order';
 import { publishStep } from './messages';
 import { OrdersService } from './orders.service';
@@ -40,6 +41,20 @@ export class OrderRequests {
       const outcome = await this.orders.requestCancel(tx, orderId);
       await publishStep(outcome, bindOutbox(this.outbox, tx));
       return { status: 202, body: { id: orderId, status: outcome.order.status } };
+    });
+  }
+
+  /**
+   * An operator resumes a parked order: its unanswered compensations go out again (same message ids).
+   * Repeating it is harmless: once resumed, the order is no longer parked and a second retry is refused.
+   * @throws UnknownOrder, OrderNotParked
+   */
+  retry(orderId: string, by: string): Promise<OrderAccepted> {
+    return this.db.transaction(async (tx) => {
+      const outcome = await this.orders.retry(tx, orderId, by);
+      if (!outcome.changed) throw new OrderNotParked(orderId);
+      await publishStep(outcome, bindOutbox(this.outbox, tx));
+      return { id: orderId, status: outcome.order.status };
     });
   }
 }

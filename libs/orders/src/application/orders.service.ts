@@ -5,25 +5,24 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { z } from 'zod';
 import type { OrderStepDeadline } from '../contracts';
 import { UnknownOrder } from '../domain/errors';
-import type { CancelReason, HistoryEntry, NewOrder, Order, OrderLine, OrderStatus } from '../domain/order';
+import type { Attention, HistoryEntry, NewOrder, Order, OrderStatus, SagaCommandName } from '../domain/order';
 import * as saga from '../domain/saga';
-import { type HistoryRow, type OrderRow, OrdersSql as Sql, toOrder } from '../persistence';
+import { type HistoryRow, type OrderRow, OrdersSql as Sql, toOrder, type UndeliveredRow } from '../persistence';
 import { type OutgoingMessage, messagesOf } from './messages';
+import { awaitedMessageIds, orderView, type OrderView } from './order-view';
+
+export type { OrderView } from './order-view';
 import { ORDER_SAGA_POLICY, sagaPolicy } from './saga-policy';
 
 type Payload<C extends { schema: z.ZodType }> = z.output<C['schema']>;
 
-/** What GET /orders/:id shows. */
-export interface OrderView {
+/** An order parked for attention, as the admin listing shows it. */
+export interface ParkedOrder {
   id: string;
   customerId: string;
   status: OrderStatus;
-  /** Null until inventory has priced the lines. */
-  totalCents: number | null;
-  lines: OrderLine[];
-  /** Only when CANCELLED. */
-  reason?: CancelReason;
-  history: HistoryEntry[];
+  awaiting: SagaCommandName[];
+  attention: Attention;
 }
 
 /** What a saga use case did, and what to send in the same transaction. */
@@ -64,15 +63,9 @@ export class OrdersService {
         const [[row], entries] = await Promise.all([found, history]);
         if (!row) throw new UnknownOrder(id);
         const order = toOrder(row);
-        return {
-          id: order.id,
-          customerId: order.customerId,
-          status: order.status,
-          totalCents: order.totalCents,
-          lines: order.lines,
-          ...(order.reason ? { reason: order.reason } : {}),
-          history: entries.map((h) => ({ at: h.at.toISOString(), event: h.event, detail: h.detail })),
-        };
+        const ids = awaitedMessageIds(order);
+        const undelivered = ids.length > 0 ? await tx.query<UndeliveredRow>(Sql.undelivered, [ids]) : [];
+        return orderView(order, entries, undelivered, new Date(), this.policy.stepTimeoutMs);
       },
       { readOnlySnapshot: true },
     );
@@ -123,6 +116,17 @@ export class OrdersService {
   /** Orders' own timer fired. Stale deadlines (the step moved on) come back with changed: false. */
   onDeadline(tx: Tx, p: Payload<typeof OrderStepDeadline>): Promise<SagaOutcome> {
     return this.step(tx, p.orderId, { type: 'Deadline', step: p.step, attempt: p.attempt });
+  }
+
+  /** An operator resumes a parked order (its compensation had stopped re-sending). A no-op (changed: false) if it is not parked. */
+  retry(tx: Tx, orderId: string, by: string): Promise<SagaOutcome> {
+    return this.step(tx, orderId, { type: 'RetryRequested', by });
+  }
+
+  /** Orders parked for attention, oldest first. */
+  async needingAttention(limit: number): Promise<ParkedOrder[]> {
+    const rows = await this.db.query<OrderRow>(Sql.needingAttention, [limit]);
+    return rows.map(toOrder).map((o) => ({ id: o.id, customerId: o.customerId, status: o.status, awaiting: o.saga.awaiting, attention: o.saga.attention! }));
   }
 
   /** The customer wants out. A no-op (changed: false) if the order is cancelled or a cancellation is under way. */

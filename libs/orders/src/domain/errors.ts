@@ -13,3 +13,12 @@ export class UnknownOrder extends Error {
 
 /** The order breaks a domain rule (no lines, a bad quantity, ...). */
 export class InvalidOrder extends Error {}
+
+/** A retry of an order that is not parked for attention: its saga is re-sending on its own, or has nothing left to do. */
+export class OrderNotParked extends Error {
+  constructor(readonly orderId: string) {
+    super(
+      `Order ${orderId} is not parked for attention, so there is nothing to retry: its saga re-sends on its own or is finished. See GET /orders/${orderId}.`,
+    );
+  }
+}

@@ -45,7 +45,8 @@ export interface HistoryEntry {
  *   out-of-stock answer): undoing that effect.
  * - DONE: nothing outstanding.
  */
-export type SagaStep = 'RESERVING' | 'CAPTURING' | 'COMPENSATING' | 'COMMITTING' | 'REVERSING' | 'CLEANUP' | 'DONE';
+export const SAGA_STEPS = ['RESERVING', 'CAPTURING', 'COMPENSATING', 'COMMITTING', 'REVERSING', 'CLEANUP', 'DONE'] as const;
+export type SagaStep = (typeof SAGA_STEPS)[number];
 
 export const SAGA_COMMANDS = ['ReserveStock', 'CapturePayment', 'CommitStock', 'ReleaseStock', 'RefundPayment', 'ReturnStock'] as const;
 export type SagaCommandName = (typeof SAGA_COMMANDS)[number];

@@ -38,6 +38,13 @@ export function toOrder(r: OrderRow): Order {
   };
 }
 
+/** A copy of a saga command still in orders' outbox: not handed over to its transport yet (pending), or dead-lettered. */
+export interface UndeliveredRow {
+  message_id: string;
+  status: 'pending' | 'dead';
+  since: Date;
+}
+
 const ORDER = 'id, customer_id, status, reason, total_cents, lines, saga';
 
 /** Orders' statements (its own schema, by the role's search_path). */
@@ -54,4 +61,10 @@ export const OrdersSql = {
       FROM (SELECT coalesce(max(seq), 0) AS seq FROM order_history WHERE order_id = $1) last,
            unnest($2::timestamptz[], $3::text[], $4::text[]) WITH ORDINALITY AS e(at, event, detail, ord)`),
   history: statement(`SELECT at, event, detail FROM order_history WHERE order_id = $1 ORDER BY seq`),
+  /** Delivered copies are deleted from the outbox, so what is left of an awaited command has not reached its receiver. */
+  undelivered: statement(`SELECT message_id::text, status, min(created_at) AS since FROM outbox
+    WHERE message_id = ANY($1::uuid[]) AND status IN ('pending', 'dead') GROUP BY message_id, status`),
+  /** Parked orders, oldest first (index orders_attention). */
+  needingAttention: statement(`SELECT ${ORDER} FROM orders WHERE jsonb_typeof(saga->'attention') = 'object'
+    ORDER BY saga->'attention'->>'since', id LIMIT $1`),
 };

@@ -1,4 +1,4 @@
-import { Body, createParamDecorator, type ExecutionContext, Param, type PipeTransform } from '@nestjs/common';
+import { Body, createParamDecorator, type ExecutionContext, Param, type PipeTransform, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { Problem } from './problem';
 
@@ -6,7 +6,7 @@ import { Problem } from './problem';
 export class SchemaPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
   constructor(
     private readonly schema: S,
-    private readonly where: 'body' | 'path' | 'header',
+    private readonly where: 'body' | 'path' | 'query' | 'header',
     /** Name of the single parameter or header being validated, used as the field name in errors. */
     private readonly name?: string,
   ) {}
@@ -28,6 +28,9 @@ export class SchemaPipe<S extends z.ZodType> implements PipeTransform<unknown, z
 export const ValidBody = <S extends z.ZodType>(schema: S) => Body(new SchemaPipe(schema, 'body'));
 /** `@ValidParam('sku', schema)`: one path parameter, validated. */
 export const ValidParam = <S extends z.ZodType>(name: string, schema: S) => Param(name, new SchemaPipe(schema, 'path', name));
+
+/** `@ValidQuery(schema)`: the whole query string as an object, validated (strict schemas refuse unknown parameters). */
+export const ValidQuery = <S extends z.ZodType>(schema: S) => Query(new SchemaPipe(schema, 'query'));
 /** `@ValidHeader('idempotency-key', schema)`: one header, validated. */
 export const ValidHeader = <S extends z.ZodType>(name: string, schema: S) =>
   createParamDecorator((header: string, ctx: ExecutionContext) => {
