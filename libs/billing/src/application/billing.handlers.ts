@@ -4,6 +4,13 @@ import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, Refu
 import { BillingService } from './billing.service';
 
 /**
+ * Every command here is answered idempotently from this module's own state (a repeat returns the first outcome),
+ * so a duplicate runs the handler again to re-emit its reply: the saga re-sends under the same message id when its
+ * reply was lost (e.g. dead-lettered), and would otherwise wait for ever.
+ */
+const REPLY_AGAIN = { onDuplicate: 'rerun' } as const;
+
+/**
  * Billing's side of the order saga. Each handler runs in one billing transaction together with its inbox
  * row, and replies through billing's outbox in that same transaction.
  */
@@ -12,7 +19,7 @@ import { BillingService } from './billing.service';
 export class BillingHandlers {
   constructor(private readonly billing: BillingService) {}
 
-  @HandleMessage(CapturePayment)
+  @HandleMessage(CapturePayment, REPLY_AGAIN)
   async capture(payment: PayloadOf<typeof CapturePayment>, { tx, outbox }: MessageContext): Promise<void> {
     const key = { key: payment.orderId };
     let outcome: Awaited<ReturnType<BillingService['capturePayment']>>;
@@ -30,7 +37,7 @@ export class BillingHandlers {
     }
   }
 
-  @HandleMessage(RefundPayment)
+  @HandleMessage(RefundPayment, REPLY_AGAIN)
   async refund(refund: PayloadOf<typeof RefundPayment>, { tx, outbox }: MessageContext): Promise<void> {
     const outcome = await this.billing.refundPayment(tx, refund);
     await outbox.add(PaymentRefunded, { orderId: refund.orderId, ...outcome }, { key: refund.orderId });

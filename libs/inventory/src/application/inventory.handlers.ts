@@ -14,6 +14,13 @@ import {
 import { InventoryService } from './inventory.service';
 
 /**
+ * Every command here is answered idempotently from this module's own state (a repeat returns the first outcome),
+ * so a duplicate runs the handler again to re-emit its reply: the saga re-sends under the same message id when its
+ * reply was lost (e.g. dead-lettered), and would otherwise wait for ever.
+ */
+const REPLY_AGAIN = { onDuplicate: 'rerun' } as const;
+
+/**
  * Inventory's side of the order saga. Each handler runs in one inventory transaction together with its
  * inbox row, and replies through inventory's outbox in that same transaction.
  */
@@ -22,7 +29,7 @@ import { InventoryService } from './inventory.service';
 export class InventoryHandlers {
   constructor(private readonly inventory: InventoryService) {}
 
-  @HandleMessage(ReserveStock)
+  @HandleMessage(ReserveStock, REPLY_AGAIN)
   async reserve({ orderId, lines }: PayloadOf<typeof ReserveStock>, { tx, outbox }: MessageContext): Promise<void> {
     const outcome = await this.inventory.reserve(tx, orderId, lines);
     if (outcome.ok) {
@@ -34,19 +41,19 @@ export class InventoryHandlers {
     }
   }
 
-  @HandleMessage(ReleaseStock)
+  @HandleMessage(ReleaseStock, REPLY_AGAIN)
   async release({ orderId }: PayloadOf<typeof ReleaseStock>, { tx, outbox }: MessageContext): Promise<void> {
     await this.inventory.release(tx, orderId);
     await outbox.add(StockReleased, { orderId }, { key: orderId });
   }
 
-  @HandleMessage(CommitStock)
+  @HandleMessage(CommitStock, REPLY_AGAIN)
   async commit({ orderId }: PayloadOf<typeof CommitStock>, { tx, outbox }: MessageContext): Promise<void> {
     await this.inventory.commit(tx, orderId);
     await outbox.add(StockCommitted, { orderId }, { key: orderId });
   }
 
-  @HandleMessage(ReturnStock)
+  @HandleMessage(ReturnStock, REPLY_AGAIN)
   async returnStock({ orderId }: PayloadOf<typeof ReturnStock>, { tx, outbox }: MessageContext): Promise<void> {
     await this.inventory.returnStock(tx, orderId);
     await outbox.add(StockReturned, { orderId }, { key: orderId });

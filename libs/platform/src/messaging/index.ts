@@ -63,6 +63,7 @@ export {
   MessageConsumer,
   type MessageContext,
   type MessageHandler,
+  type OnDuplicate,
   type Subscription,
   subscriptionsOf,
 } from './core/handlers';

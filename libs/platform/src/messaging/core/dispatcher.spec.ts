@@ -238,4 +238,48 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     await dispatcherOf(registry).deliver(envelope);
     expect(handler.captured).toEqual([`${(envelope.payload as { orderId: string }).orderId}:${envelope.id}`]);
   });
+
+  it("re-runs a handler marked onDuplicate: 'rerun' on a duplicate, without an inbox row, so that its lost reply goes out again", async () => {
+    @MessageConsumer('beta')
+    class Replier {
+      readonly runs: boolean[] = [];
+      failOnRerun = false;
+      @HandleMessage(PaymentRequested, { onDuplicate: 'rerun' })
+      async capture(p: PayloadOf<typeof PaymentRequested>, ctx: MessageContext) {
+        this.runs.push(ctx.duplicate === true);
+        if (ctx.duplicate && this.failOnRerun) throw new Error('the state to answer from is gone');
+        await ctx.outbox.add(PaymentCaptured, { orderId: p.orderId }, { key: p.orderId });
+      }
+    }
+    const replier = new Replier();
+    const registry = new HandlerRegistry();
+    subscriptionsOf(replier).forEach((sub) => registry.add(sub));
+    const dispatcher = dispatcherOf(registry);
+    const replies = () => t.beta.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE type = $1`, [PaymentCaptured.type]);
+    const envelope = message();
+
+    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'applied' }]);
+    expect(await replies()).toEqual([{ n: 1 }]);
+    await t.beta.query('DELETE FROM outbox'); // the reply was lost (dead-lettered and purged, say)
+
+    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' }]);
+    expect(await replies()).toEqual([{ n: 1 }]); // the reply again
+    expect(replier.runs).toEqual([false, false, true]); // first delivery; the duplicate stopped by the inbox; the re-run
+    expect(await t.beta.query('SELECT count(*)::int AS n FROM inbox')).toEqual([{ n: 1 }]);
+
+    // best effort: a re-run that fails leaves the duplicate done, as without a re-run
+    replier.failOnRerun = true;
+    await t.beta.query('DELETE FROM outbox');
+    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' }]);
+    expect(await replies()).toEqual([{ n: 0 }]);
+  });
+
+  it('skips a duplicate without re-running the handler by default', async () => {
+    let runs = 0;
+    const dispatcher = dispatcherWith({ consumer: 'beta:Plain.handle', handle: async (_p, ctx) => void (await ctx.fresh, runs++) });
+    const envelope = message();
+    await dispatcher.deliver(envelope);
+    await dispatcher.deliver(envelope);
+    expect(runs).toBe(1);
+  });
 });

@@ -67,8 +67,35 @@ export class MessageDispatcher {
       });
       return { consumer, messageId: envelope.id, outcome: 'applied' };
     } catch (error) {
-      if (error instanceof DuplicateDelivery) return { consumer, messageId: envelope.id, outcome: 'duplicate' };
-      throw error;
+      if (!(error instanceof DuplicateDelivery)) throw error;
+      if (subscription.onDuplicate === 'rerun') await this.rerun(subscription, envelope, payload);
+      return { consumer, messageId: envelope.id, outcome: 'duplicate' };
+    }
+  }
+
+  /**
+   * A duplicate of a message the handler answers idempotently: run it again, without an inbox row, so that it
+   * publishes its reply again (the first one may have been lost). Best effort: the message was applied already, so a
+   * failure here is logged and the duplicate is done, as it would be without a re-run.
+   */
+  private async rerun(subscription: Subscription, envelope: Envelope, payload: unknown): Promise<void> {
+    const { consumer, module } = subscription;
+    const outbox = this.outboxOf(module);
+    try {
+      await this.dbOf(module).transaction(async (tx) => {
+        const ctx: MessageContext = {
+          envelope: { ...envelope, payload },
+          tx,
+          fresh: Promise.resolve(),
+          outbox: bindOutbox(outbox, tx, envelope),
+          duplicate: true,
+        };
+        await subscription.handle(payload, ctx);
+      });
+    } catch (error) {
+      this.logger.warn(
+        `${consumer} had applied ${envelope.type} ${envelope.id} already; re-running it to re-emit its reply failed, so no reply was sent again: ${(error as Error).message}`,
+      );
     }
   }
 

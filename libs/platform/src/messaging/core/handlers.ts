@@ -18,7 +18,21 @@ export interface MessageContext<P = unknown> {
   fresh: Promise<void>;
   /** The consumer module's outbox in the same transaction; correlation, causation and trace follow the incoming message. */
   outbox: BoundOutbox;
+  /**
+   * True when the message was applied before and the handler runs again only to re-emit its reply (`onDuplicate:
+   * 'rerun'`): there is no inbox row in `tx`, and the handler must change nothing its first run did not.
+   */
+  duplicate?: boolean;
 }
+
+/**
+ * What a duplicate (a message this consumer applied already) does. `skip` (the default): nothing, the inbox ends
+ * it. `rerun`: the handler runs again in a new transaction of the consumer, with `ctx.duplicate` set, so that it
+ * rebuilds its reply from its own state and publishes it again; for handlers that answer a command idempotently (a
+ * repeat returns the first outcome), whose earlier reply may have been lost (dead-lettered) while the sender still
+ * waits for it. The first delivery costs the same either way.
+ */
+export type OnDuplicate = 'skip' | 'rerun';
 
 export type MessageHandler<C extends MessageContract = MessageContract> = (
   payload: PayloadOf<C>,
@@ -32,11 +46,12 @@ export interface Subscription<C extends MessageContract = MessageContract> {
   module: string;
   contract: C;
   handle: MessageHandler<C>;
+  onDuplicate?: OnDuplicate;
 }
 
 const CONSUMER = Symbol('messaging:consumer');
 const HANDLES = Symbol('messaging:handles');
-type Handles = { contract: MessageContract; name?: string }[];
+type Handles = { contract: MessageContract; name?: string; onDuplicate?: OnDuplicate }[];
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a method read off a prototype
 const handlesOf = (method: Function): Handles => (Reflect.getMetadata(HANDLES, method) as Handles | undefined) ?? [];
 
@@ -48,16 +63,17 @@ export function MessageConsumer(module: string): ClassDecorator {
 
 /**
  * `@HandleMessage(CapturePayment) async capture(payload, ctx)`: the payload is typed (and validated) by the contract.
- * `consumer` overrides the method part of the consumer name, to keep it stable across a rename.
+ * `consumer` overrides the method part of the consumer name, to keep it stable across a rename. `onDuplicate: 'rerun'`
+ * runs an idempotent handler again on a duplicate so that it re-emits its reply (see OnDuplicate).
  */
-export function HandleMessage<C extends MessageContract>(contract: C, options: { consumer?: string } = {}) {
+export function HandleMessage<C extends MessageContract>(contract: C, options: { consumer?: string; onDuplicate?: OnDuplicate } = {}) {
   return <M extends (payload: PayloadOf<C>, ctx: MessageContext<PayloadOf<C>>) => unknown>(
     _target: object,
     _method: string | symbol,
     descriptor: TypedPropertyDescriptor<M>,
   ): void => {
     const method = descriptor.value!;
-    Reflect.defineMetadata(HANDLES, [...handlesOf(method), { contract, name: options.consumer }], method);
+    Reflect.defineMetadata(HANDLES, [...handlesOf(method), { contract, name: options.consumer, onDuplicate: options.onDuplicate }], method);
   };
 }
 
@@ -80,7 +96,13 @@ export function subscriptionsOf(instance: object): Subscription[] {
         const consumer = `${module}:${type.name}.${h.name ?? method}`;
         if (subscriptions.some((s) => s.consumer === consumer && s.contract.type === h.contract.type)) continue; // overridden method
         const handle = fn as (payload: unknown, ctx: MessageContext) => unknown;
-        subscriptions.push({ consumer, module, contract: h.contract, handle: (payload, ctx) => handle.call(instance, payload, ctx) });
+        subscriptions.push({
+          consumer,
+          module,
+          contract: h.contract,
+          handle: (payload, ctx) => handle.call(instance, payload, ctx),
+          ...(h.onDuplicate ? { onDuplicate: h.onDuplicate } : {}),
+        });
       }
     }
   }
