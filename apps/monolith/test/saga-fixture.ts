@@ -19,10 +19,12 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { hostedModules, routesTo } from '../src/app.module';
 
-export type SagaTiming = { stepTimeoutMs: number; maxAttempts: number; maxRetryDelayMs: number };
-const FAST_SAGA: SagaTiming = { stepTimeoutMs: 300, maxAttempts: 2, maxRetryDelayMs: 600 };
+/** The saga's patience (OrdersModule.forRoot's `saga`): re-send interval, deadlines, back-off, compensation bound. */
+export type SagaTiming = NonNullable<NonNullable<Parameters<typeof OrdersModule.forRoot>[0]>['saga']>;
+/** Re-sends every 300 ms; each forward step gives up after 600 ms of waiting counted from delivery (2 sends). */
+const FAST_SAGA: SagaTiming = { stepTimeoutMs: 300, reserveDeadlineMs: 600, paymentDeadlineMs: 600, maxRetryDelayMs: 600 };
 
-/** The three modules on one platform, with a saga whose steps time out in `stepTimeoutMs`. */
+/** The three modules on one platform, with a saga whose steps re-send every `stepTimeoutMs`. */
 export function bootMonolith(db?: TestDatabase, saga: SagaTiming = FAST_SAGA): Promise<TestApp> {
   return createTestApp(hostedModules({ modules: { orders: OrdersModule.forRoot({ saga }) } }), db);
 }

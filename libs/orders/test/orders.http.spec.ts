@@ -41,6 +41,7 @@ describe('orders over HTTP (module booted alone)', () => {
         { sku: 'MUG-1', quantity: 2 },
         { sku: 'TEA-3', quantity: 1 },
       ],
+      waiting: { step: 'RESERVING', on: ['inventory'], state: 'REPLY', detail: 'Waiting for inventory to reserve the stock.' },
       history: [
         {
           at: ISO,
@@ -63,6 +64,7 @@ describe('orders over HTTP (module booted alone)', () => {
     const res = await http().get(`/orders/${orderId}`).expect(200);
     expect(res.body).toMatchObject({ id: orderId, status: 'CONFIRMED', totalCents: 3_048, lines });
     expect(res.body).not.toHaveProperty('reason');
+    expect(res.body).not.toHaveProperty('waiting'); // the commit was acknowledged: nothing is awaited
     expect(res.body.history).toEqual([
       { at: ISO, event: 'Order placed', detail: expect.any(String) },
       {
