@@ -1,4 +1,5 @@
 import { type Envelope, MessageDispatcher, NonRetryableError, type TestApp, TEST_ADMIN_TOKEN, TransportUnavailableError } from '@app/platform';
+import { main as ordersCli } from '../src/orders-cli';
 import { bootMonolith, eventually, Shop } from './saga-fixture';
 
 /**
@@ -88,10 +89,24 @@ describe('the order saga: patience from delivery, parking for attention, replies
     expect(listed.items).toContainEqual(expect.objectContaining({ id, status: 'PENDING', awaiting: ['ReleaseStock'] }));
     await admin().get('/admin/orders/attention?limit=0').expect(400);
 
+    // the operators' CLI lists it through the admin API of the running app
+    await t.app.listen(0, '127.0.0.1');
+    const out: string[] = [];
+    const io = { out: (text: string) => void out.push(text), err: (text: string) => void out.push(text) };
+    const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN };
+    const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    expect(await ordersCli(['--url', url, '--json', 'attention'], env, io)).toBe(0);
+    expect(JSON.parse(out.join(''))).toContainEqual(expect.objectContaining({ id, attention: expect.objectContaining({ step: 'COMPENSATING' }) }));
+
     intercept.clear();
-    await admin().post(`/admin/orders/${id}/retry`).expect(202);
+    out.length = 0;
+    expect(await ordersCli(['--url', url, 'retry', id], env, io)).toBe(0);
+    expect(out.join('')).toBe(`Order ${id} resumed; follow it with GET /orders/${id}.\n`);
     expect(await shop.settled(id)).toMatchObject({ status: 'CANCELLED', reason: 'TIMED_OUT' });
     expect(await events(id)).toContain('Retry requested');
+    out.length = 0;
+    expect(await ordersCli(['--url', url, 'retry', id], env, io)).toBe(1);
+    expect(out.join('')).toMatch(/failed with 409: Order .* is not parked for attention/);
     const again = await admin().post(`/admin/orders/${id}/retry`).expect(409);
     expect(again.body).toMatchObject({ status: 409, detail: expect.stringMatching(/is not parked for attention/) });
     await admin().post('/admin/orders/0190a5e0-0000-7000-8000-000000000000/retry').expect(404);
