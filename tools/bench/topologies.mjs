@@ -244,7 +244,7 @@ async function main() {
         ? `npm run bench${args ? ` -- ${args}` : ''}`
         : `node tools/bench/topologies.mjs ${args}`.trim();
     const overrides = Object.entries(opts.appEnv).map(([k, v]) => `${k}=${v}`);
-    const appSettings = `NODE_ENV=test (AUTH_MODE=off), LOG_FORMAT=json, every other setting at its default (RELAY_POLL_INTERVAL_MS=1000 backstop poll, SAGA_STEP_TIMEOUT_MS=5000, SAGA_MAX_ATTEMPTS=3${results.some((r) => r.redis) ? ', BULLMQ_CONCURRENCY=10' : ''})${overrides.length ? `; overridden: ${overrides.join(', ')}` : ''}`;
+    const appSettings = `NODE_ENV=test (AUTH_MODE=off), LOG_FORMAT=json, every other setting at its default (RELAY_POLL_INTERVAL_MS=1000 backstop poll, SAGA_STEP_TIMEOUT_MS=5000, SAGA_RESERVE_DEADLINE_MS=120000, SAGA_PAYMENT_DEADLINE_MS=300000${results.some((r) => r.redis) ? ', BULLMQ_CONCURRENCY=10' : ''})${overrides.length ? `; overridden: ${overrides.join(', ')}` : ''}`;
     await writeSection(
       out,
       markdownSection({
