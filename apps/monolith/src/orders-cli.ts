@@ -24,7 +24,8 @@ export async function main(
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   const call = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
-    if (!config.ADMIN_TOKEN) throw new Error('ADMIN_TOKEN is not set: the CLI uses the admin API, which needs it. Set it as the app has it.');
+    if (!config.ADMIN_TOKEN)
+      throw new Error('ADMIN_TOKEN is not set: the CLI uses the admin API, which needs it. Set it as the app has it.');
     const { url } = program.opts<{ url: string }>();
     const response = await fetch(new URL(path, url), { method, headers: { authorization: `Bearer ${config.ADMIN_TOKEN}` } }).catch(
       (error: Error) => {

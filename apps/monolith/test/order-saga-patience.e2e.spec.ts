@@ -1,4 +1,11 @@
-import { type Envelope, MessageDispatcher, NonRetryableError, type TestApp, TEST_ADMIN_TOKEN, TransportUnavailableError } from '@app/platform';
+import {
+  type Envelope,
+  MessageDispatcher,
+  NonRetryableError,
+  type TestApp,
+  TEST_ADMIN_TOKEN,
+  TransportUnavailableError,
+} from '@app/platform';
 import { main as ordersCli } from '../src/orders-cli';
 import { bootMonolith, eventually, Shop } from './saga-fixture';
 
@@ -36,7 +43,10 @@ describe('the order saga: patience from delivery, parking for attention, replies
   afterEach(() => intercept.clear());
   afterAll(() => t.close());
 
-  const admin = () => ({ get: (p: string) => shop.http().get(p).auth(TEST_ADMIN_TOKEN, { type: 'bearer' }), post: (p: string) => shop.http().post(p).auth(TEST_ADMIN_TOKEN, { type: 'bearer' }) });
+  const admin = () => ({
+    get: (p: string) => shop.http().get(p).auth(TEST_ADMIN_TOKEN, { type: 'bearer' }),
+    post: (p: string) => shop.http().post(p).auth(TEST_ADMIN_TOKEN, { type: 'bearer' }),
+  });
   const events = async (id: string) => (await shop.order(id)).history.map((h) => h.event);
 
   it('does not count the time a command waits for an unreachable transport: the view says so, and the order completes once it is back', async () => {
@@ -96,7 +106,9 @@ describe('the order saga: patience from delivery, parking for attention, replies
     const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN };
     const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     expect(await ordersCli(['--url', url, '--json', 'attention'], env, io)).toBe(0);
-    expect(JSON.parse(out.join(''))).toContainEqual(expect.objectContaining({ id, attention: expect.objectContaining({ step: 'COMPENSATING' }) }));
+    expect(JSON.parse(out.join(''))).toContainEqual(
+      expect.objectContaining({ id, attention: expect.objectContaining({ step: 'COMPENSATING' }) }),
+    );
 
     intercept.clear();
     out.length = 0;
@@ -120,7 +132,10 @@ describe('the order saga: patience from delivery, parking for attention, replies
     intercept.set('billing.refund-payment.v1', () => new TransportUnavailableError('billing is unreachable (test)'));
     await shop.http().post(`/orders/${id}/cancel`).set('Idempotency-Key', `cancel-${id}`).expect(202);
     const during = (await shop.http().get(`/orders/${id}`).expect(200)).body;
-    expect(during).toMatchObject({ status: 'CONFIRMED', cancellation: { state: 'IN_PROGRESS', reason: 'CUSTOMER_REQUEST', requestedAt: expect.any(String) } });
+    expect(during).toMatchObject({
+      status: 'CONFIRMED',
+      cancellation: { state: 'IN_PROGRESS', reason: 'CUSTOMER_REQUEST', requestedAt: expect.any(String) },
+    });
     intercept.clear();
     await eventually(async () => expect(await shop.order(id)).toMatchObject({ status: 'CANCELLED' }));
     expect((await shop.http().get(`/orders/${id}`).expect(200)).body).not.toHaveProperty('cancellation');

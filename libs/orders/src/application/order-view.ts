@@ -45,7 +45,13 @@ export interface OrderView {
   history: HistoryEntry[];
 }
 
-export function orderView(order: Order, history: HistoryRow[], undelivered: UndeliveredRow[], now: Date, resendIntervalMs: number): OrderView {
+export function orderView(
+  order: Order,
+  history: HistoryRow[],
+  undelivered: UndeliveredRow[],
+  now: Date,
+  resendIntervalMs: number,
+): OrderView {
   const { saga } = order;
   const waiting = saga.attention ? undefined : waitingOf(order, undelivered, now, resendIntervalMs);
   const cancelling = order.status !== 'CANCELLED' && (saga.step === 'COMPENSATING' || saga.step === 'REVERSING');
@@ -58,7 +64,13 @@ export function orderView(order: Order, history: HistoryRow[], undelivered: Unde
     ...(order.reason ? { reason: order.reason } : {}),
     ...(waiting ? { waiting } : {}),
     ...(cancelling
-      ? { cancellation: { requestedAt: saga.cancelRequestedAt ?? null, reason: saga.cancelReason ?? 'CUSTOMER_REQUEST', state: 'IN_PROGRESS' as const } }
+      ? {
+          cancellation: {
+            requestedAt: saga.cancelRequestedAt ?? null,
+            reason: saga.cancelReason ?? 'CUSTOMER_REQUEST',
+            state: 'IN_PROGRESS' as const,
+          },
+        }
       : {}),
     ...(saga.attention ? { attention: saga.attention } : {}),
     history: history.map((h) => ({ at: h.at.toISOString(), event: h.event, detail: h.detail })),
@@ -86,7 +98,13 @@ function waitingOf(order: Order, undelivered: UndeliveredRow[], now: Date, resen
   if (stuck.length > 0) {
     const commands = stuck.map((u) => commandOf.get(u.message_id)!);
     const since = oldest(stuck);
-    return { ...base, on: on(commands), state: 'UNREACHABLE', since, detail: say.waitingUnreachable(commands, now.getTime() - Date.parse(since)) };
+    return {
+      ...base,
+      on: on(commands),
+      state: 'UNREACHABLE',
+      since,
+      detail: say.waitingUnreachable(commands, now.getTime() - Date.parse(since)),
+    };
   }
   return { ...base, on: on(saga.awaiting), state: 'REPLY', detail: say.waitingFor(saga.awaiting) };
 }

@@ -126,7 +126,9 @@ export class OrdersService {
   /** Orders parked for attention, oldest first. */
   async needingAttention(limit: number): Promise<ParkedOrder[]> {
     const rows = await this.db.query<OrderRow>(Sql.needingAttention, [limit]);
-    return rows.map(toOrder).map((o) => ({ id: o.id, customerId: o.customerId, status: o.status, awaiting: o.saga.awaiting, attention: o.saga.attention! }));
+    return rows
+      .map(toOrder)
+      .map((o) => ({ id: o.id, customerId: o.customerId, status: o.status, awaiting: o.saga.awaiting, attention: o.saga.attention! }));
   }
 
   /** The customer wants out. A no-op (changed: false) if the order is cancelled or a cancellation is under way. */

@@ -26,9 +26,12 @@ export type SagaPolicyOptions = Partial<SagaPolicy> & { maxAttempts?: number };
 
 /** The default policy with `overrides` applied; refuses values that would make the saga spin or never time out. */
 export function sagaPolicy(overrides: SagaPolicyOptions = {}): SagaPolicy {
-  const { maxAttempts, ...explicit } = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as SagaPolicyOptions;
+  const { maxAttempts, ...explicit } = Object.fromEntries(
+    Object.entries(overrides).filter(([, v]) => v !== undefined),
+  ) as SagaPolicyOptions;
   const stepTimeoutMs = explicit.stepTimeoutMs ?? DEFAULT_SAGA_POLICY.stepTimeoutMs;
-  const fromAttempts = maxAttempts === undefined ? {} : { reserveDeadlineMs: maxAttempts * stepTimeoutMs, paymentDeadlineMs: maxAttempts * stepTimeoutMs };
+  const fromAttempts =
+    maxAttempts === undefined ? {} : { reserveDeadlineMs: maxAttempts * stepTimeoutMs, paymentDeadlineMs: maxAttempts * stepTimeoutMs };
   if (maxAttempts !== undefined && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100))
     throw new RangeError(`orders saga policy: maxAttempts must be a whole number from 1 to 100, got ${maxAttempts}`);
   const policy: SagaPolicy = { ...DEFAULT_SAGA_POLICY, ...fromAttempts, ...explicit };

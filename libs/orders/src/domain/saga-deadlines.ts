@@ -16,7 +16,10 @@ export function onDeadline(d: Draft, input: Extract<SagaInput, { type: 'Deadline
       d.resend();
       return;
     }
-    const passed = left.stepMs <= 0 ? { deadline: 'step' as const, ms: stepDeadlineOf(saga.step, policy)! } : { deadline: 'order' as const, ms: policy.orderDeadlineMs };
+    const passed =
+      left.stepMs <= 0
+        ? { deadline: 'step' as const, ms: stepDeadlineOf(saga.step, policy)! }
+        : { deadline: 'order' as const, ms: policy.orderDeadlineMs };
     d.note('Timed out', say.timedOut(saga.step, passed.deadline, passed.ms, saga.attempt));
     d.compensate('TIMED_OUT', saga.step === 'RESERVING' ? ['ReleaseStock'] : ['RefundPayment', 'ReleaseStock']);
     return;

@@ -88,7 +88,9 @@ describe('patience counted from delivery', () => {
     while (!r.gaveUp) r.fire();
     expect(r.order.saga.orderWaitedMs).toBe(110_000);
     expect(r.order.saga.stepWaitedMs).toBe(60_000);
-    expect(r.last.history.at(-1)?.detail).toMatch(/^Billing did not answer the payment request before the order's deadline of 1\.8 min passed\./);
+    expect(r.last.history.at(-1)?.detail).toMatch(
+      /^Billing did not answer the payment request before the order's deadline of 1\.8 min passed\./,
+    );
   });
 
   it('counts one interval for a deadline of an order saved before the count was kept', () => {

@@ -1,5 +1,5 @@
 /** The vocabulary of the order saga (see saga.ts): its policy, inputs, outputs and the decision it returns. */
-import type { CancelReason, HistoryEntry, Order, SagaCommandName, SagaStep } from './order';
+import type { CancelReason, HistoryEntry, Order, SagaStep } from './order';
 import type * as say from './wording';
 
 /**
@@ -83,4 +83,3 @@ export interface Decision {
 }
 
 export const FORWARD_STEPS: readonly SagaStep[] = ['RESERVING', 'CAPTURING'];
-

@@ -301,7 +301,13 @@ describe('deadlines', () => {
     const s = Saga.placed();
     const second = s.deadline();
     expect(second.commands).toEqual([s.sent[0]]); // same id, same payload
-    expect(second.deadline).toEqual({ step: 'RESERVING', attempt: 2, delayMs: 5_000, startsAfter: s.sent[0].messageId, at: new Date(T0 + 10_000) });
+    expect(second.deadline).toEqual({
+      step: 'RESERVING',
+      attempt: 2,
+      delayMs: 5_000,
+      startsAfter: s.sent[0].messageId,
+      at: new Date(T0 + 10_000),
+    });
     expect(s.history.at(-1)).toEqual({
       at: '2026-03-01T10:00:05.000Z',
       event: 'No answer yet',
@@ -328,7 +334,9 @@ describe('deadlines', () => {
     s.reserved();
     const captureId = s.sent[1].messageId;
     expect(s.deadline().commands.map((c) => c.messageId)).toEqual([captureId]);
-    expect(s.history.at(-1)!.detail).toBe('Billing has not answered the payment request in the 5 s since it received it; asked again (attempt 2).');
+    expect(s.history.at(-1)!.detail).toBe(
+      'Billing has not answered the payment request in the 5 s since it received it; asked again (attempt 2).',
+    );
     s.deadline();
     const gaveUp = s.deadline();
     expect(gaveUp.commands).toEqual([
@@ -657,7 +665,13 @@ describe('invariants under random interleavings', () => {
     const inStock = chance(0.8);
     const canPay = chance(0.7);
     const impatience = [0.1, 0.3, 0.9][Math.floor(random() * 3)]; // how eagerly deadlines fire: slow receivers make timeouts
-    const s = Saga.placed([{ sku: 'A', quantity: 1 }], { ...policy, stepTimeoutMs: 10, reserveDeadlineMs: 30, paymentDeadlineMs: 30, maxRetryDelayMs: 40 });
+    const s = Saga.placed([{ sku: 'A', quantity: 1 }], {
+      ...policy,
+      stepTimeoutMs: 10,
+      reserveDeadlineMs: 30,
+      paymentDeadlineMs: 30,
+      maxRetryDelayMs: 40,
+    });
     let reservation: Reservation = 'NONE';
     let payment: Payment = 'NONE';
     const seen = new Set<string>();

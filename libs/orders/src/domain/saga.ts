@@ -27,15 +27,7 @@
  *   reserved after an out-of-stock answer, a payment captured after a decline) sends the compensation for it.
  */
 import { InvalidOrder } from './errors';
-import {
-  type CancelReason,
-  MAX_LINES,
-  MAX_QUANTITY,
-  type NewOrder,
-  type Order,
-  type SagaCommandName,
-  orderLimitViolations,
-} from './order';
+import { MAX_LINES, MAX_QUANTITY, type NewOrder, type Order, type SagaCommandName, orderLimitViolations } from './order';
 import { onDeadline, onRetryRequested } from './saga-deadlines';
 import { Draft } from './saga-draft';
 import type { Decision, SagaContext, SagaInput } from './saga-types';

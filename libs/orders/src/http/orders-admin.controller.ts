@@ -31,10 +31,15 @@ export class OrdersAdminController {
   ) {}
 
   @Get('attention')
-  @ApiSummary('List orders that need attention', 'Orders parked after their compensation was re-sent SAGA_COMPENSATION_ATTEMPTS times, oldest first.')
+  @ApiSummary(
+    'List orders that need attention',
+    'Orders parked after their compensation was re-sent SAGA_COMPENSATION_ATTEMPTS times, oldest first.',
+  )
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
   @ApiResult(200, 'The parked orders, oldest first, with what each still waits for', AttentionListSchema, [400])
-  async attention(@ValidQuery(AttentionQuerySchema) query: z.infer<typeof AttentionQuerySchema>): Promise<{ items: ParkedOrder[]; limit: number }> {
+  async attention(
+    @ValidQuery(AttentionQuerySchema) query: z.infer<typeof AttentionQuerySchema>,
+  ): Promise<{ items: ParkedOrder[]; limit: number }> {
     return { items: await this.orders.needingAttention(query.limit), limit: query.limit };
   }
 

@@ -6,7 +6,9 @@ export class OrdersAttention1732800000030 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     // partial: the index holds only the parked orders, a handful, whatever the size of the table
-    await q.query(`CREATE INDEX orders_attention ON orders ((saga->'attention'->>'since'), id) WHERE jsonb_typeof(saga->'attention') = 'object'`);
+    await q.query(
+      `CREATE INDEX orders_attention ON orders ((saga->'attention'->>'since'), id) WHERE jsonb_typeof(saga->'attention') = 'object'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -262,7 +262,9 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     expect(await replies()).toEqual([{ n: 1 }]);
     await t.beta.query('DELETE FROM outbox'); // the reply was lost (dead-lettered and purged, say)
 
-    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' }]);
+    expect(await dispatcher.deliver(envelope)).toEqual([
+      { consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' },
+    ]);
     expect(await replies()).toEqual([{ n: 1 }]); // the reply again
     expect(replier.runs).toEqual([false, false, true]); // first delivery; the duplicate stopped by the inbox; the re-run
     expect(await t.beta.query('SELECT count(*)::int AS n FROM inbox')).toEqual([{ n: 1 }]);
@@ -270,7 +272,9 @@ describe('MessageDispatcher (inbox + handlers)', () => {
     // best effort: a re-run that fails leaves the duplicate done, as without a re-run
     replier.failOnRerun = true;
     await t.beta.query('DELETE FROM outbox');
-    expect(await dispatcher.deliver(envelope)).toEqual([{ consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' }]);
+    expect(await dispatcher.deliver(envelope)).toEqual([
+      { consumer: 'beta:Replier.capture', messageId: envelope.id, outcome: 'duplicate' },
+    ]);
     expect(await replies()).toEqual([{ n: 0 }]);
   });
 
