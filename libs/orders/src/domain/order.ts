@@ -4,8 +4,9 @@
  * An order is PENDING while its saga runs, then CONFIRMED or CANCELLED. "Terminal" means "nothing left
  * to undo": an order only becomes CANCELLED once every compensation it needed has been acknowledged, so a
  * CANCELLED order holds no stock and no money, and a CONFIRMED order holds exactly its captured payment and
- * its committed stock. The saga's own bookkeeping (which step, which commands await a reply, under which
- * message id each command was sent) lives in `saga`.
+ * its committed stock. An order whose compensation went unanswered too long is parked for attention
+ * (`saga.attention`): it keeps its status and waits for an operator's retry. The saga's own bookkeeping
+ * (which step, which commands await a reply, under which message id each command was sent) lives in `saga`.
  */
 
 import { MAX_UNIT_PRICE_CENTS } from '@app/inventory/contracts';
