@@ -1,5 +1,5 @@
 import { type SagaCommandName } from './order';
-import { type SagaCommand, type SagaInput } from './saga';
+import { type Decision, type SagaCommand, type SagaInput } from './saga';
 import { Saga, policy } from './saga.test-kit';
 
 /**
