@@ -66,7 +66,7 @@ export interface SagaState {
   step: SagaStep;
   /** How many times the current step's commands have been sent (1 = the first send; 0 when DONE). */
   attempt: number;
-  /** When the current step's deadline fires (ISO 8601), or null when DONE. */
+  /** The earliest the current step's deadline can fire (ISO 8601; its timer starts once the command is delivered), or null when nothing is scheduled (DONE, parked). */
   deadlineAt: string | null;
   /** Commands of the current step that have not been acknowledged yet; re-sent on each deadline. */
   awaiting: SagaCommandName[];
