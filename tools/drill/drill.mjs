@@ -22,8 +22,11 @@ import { consoleReport, markdownSection, progressPrinter, writeResults } from '.
 import { runTopology } from './runner.mjs';
 import { SCENARIOS, selectScenarios } from './scenarios.mjs';
 
-/** Shorter than production's 30 s, so a killed process's claims come back within seconds; everything else at its default. */
-const DRILL_APP_ENV = { RELAY_LEASE_MS: '5000', BULLMQ_LOCK_MS: '5000' };
+/**
+ * Shorter leases than production's 30 s, so a killed process's claims come back within seconds; the crash hook on
+ * (the kills-process poison, docs/drills.md); everything else at its default. A build without the hook ignores it.
+ */
+const DRILL_APP_ENV = { RELAY_LEASE_MS: '5000', BULLMQ_LOCK_MS: '5000', FAULT_INJECTION: 'crash' };
 
 const number =
   (name, { integer = false, min = 0 } = {}) =>
