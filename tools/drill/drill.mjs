@@ -18,6 +18,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_JS, MONOLITH_JS, codeVersion, repo, snapshotDist } from '../harness/code.mjs';
 import { cleanupOnSignals, runMain } from '../harness/infra.mjs';
 import { networkCapabilities } from './faults/namespace.mjs';
+import { sagaDeadline } from './invariants/partition.mjs';
 import { consoleReport, markdownSection, progressPrinter, writeResults } from './report.mjs';
 import { runTopology } from './runner.mjs';
 import { SCENARIOS, selectScenarios } from './scenarios.mjs';
@@ -52,6 +53,11 @@ function parseArgs(argv) {
     .option('--calm <s>', 'calm baseline at the start of each topology (default 20, 6 with --quick)', number('calm', { min: 1 }))
     .option('--settle <s>', 'how long everything may take to settle after a scenario', number('settle', { min: 1 }), 120)
     .option('--recover <s>', 'how long to wait for the first confirmation after a fault', number('recover', { min: 1 }), 90)
+    .option(
+      '--saga-deadline-ms <ms>',
+      "the saga deadline partitions are judged against (default: the build's SAGA_*_DEADLINE_MS settings; none: not judged)",
+      number('saga-deadline-ms', { integer: true, min: 1 }),
+    )
     .option('--poison-wait <s>', 'how long every poison message may take to become a dead letter', number('poison-wait', { min: 1 }), 240)
     .option('--database-url <url>', 'an external PostgreSQL (admin URL) instead of the drill’s own; DATABASE_URL is not read')
     .option('--pg-restart-command <sh>', 'kills/stops/starts the external PostgreSQL; gets DRILL_PG_ACTION=kill9|stop|start')
@@ -122,6 +128,12 @@ async function main() {
     roleSecret: randomBytes(24).toString('base64url'),
     adminToken: randomBytes(24).toString('hex'),
   };
+  ctx.sagaDeadline = sagaDeadline({ dist: ctx.code.dist, appEnv: opts.appEnv, flag: opts.sagaDeadlineMs });
+  console.log(
+    ctx.sagaDeadline.ms === null
+      ? `note: partition-cancels-nothing is skipped: ${ctx.sagaDeadline.why}`
+      : `partitions are judged against the saga deadline ${ctx.sagaDeadline.source}`,
+  );
   const ui = progressPrinter();
   const started = Date.now();
   const loadBefore = os.loadavg()[0];

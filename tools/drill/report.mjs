@@ -64,7 +64,7 @@ function cells(r) {
     `${r.faults - r.violations.filter((v) => v.invariant === 'recovers').length}/${r.faults}`,
     `${r.load.accepted}${r.load.abandoned ? ` (+${r.load.abandoned} abandoned)` : ''}`,
     String(r.facts.confirmed),
-    reasons(r.facts.cancelled),
+    `${reasons(r.facts.cancelled)}${r.facts.parked?.length ? `, ${r.facts.parked.length} parked` : ''}`,
     String(lost),
     String(doubled),
     r.scenario === 'calm' ? '–' : recovery,
