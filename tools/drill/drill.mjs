@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_JS, MONOLITH_JS, codeVersion, repo, snapshotDist } from '../harness/code.mjs';
 import { cleanupOnSignals, runMain } from '../harness/infra.mjs';
+import { describeEstimate, estimateDrill, measuredTimes } from './estimate.mjs';
 import { networkCapabilities } from './faults/namespace.mjs';
 import { sagaDeadline } from './invariants/partition.mjs';
 import { consoleReport, markdownSection, progressPrinter, writeResults } from './report.mjs';
@@ -116,6 +117,7 @@ async function main() {
     throw new Error(`${path.relative(repo, MONOLITH_JS)} is missing: build first (npx nest build; npm run drill does it).`);
   if (opts.topologies.includes('extracted') && !existsSync(BILLING_JS))
     throw new Error(`${path.relative(repo, BILLING_JS)} is missing: build first.`);
+  console.log(describeEstimate(estimateDrill(opts, opts.scenarios)));
   logDir = mkdtempSync(path.join(os.tmpdir(), 'monolith-first-drill-logs-'));
   console.log(`logs: ${logDir}`);
   const caps = networkCapabilities();
@@ -161,6 +163,7 @@ async function main() {
   console.log(
     `\n${rows.filter((r) => !r.skipped && r.scenario !== 'sigterm-all').length} scenarios in ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   );
+  console.log(`per-scenario times of this run: ${measuredTimes(table)}`);
   const failed = rows.some((r) => r.violations.length > 0);
   if (opts.write) {
     const args = process.argv.slice(2).join(' ');

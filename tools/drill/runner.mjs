@@ -154,9 +154,15 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
   }, 1_000);
 
   const violations = [];
+  let runMs = 0;
   try {
-    if (scenario.run) await scenario.run(world, c);
-    else await sleep(calmS * 1000);
+    const runStarted = Date.now();
+    try {
+      if (scenario.run) await scenario.run(world, c);
+      else await sleep(calmS * 1000);
+    } finally {
+      runMs = Date.now() - runStarted;
+    }
   } catch (error) {
     violations.push({
       invariant: 'scenario-completes',
@@ -238,6 +244,7 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
     recovery: { median: median(recoveries.filter((r) => r !== null)), max: Math.max(0, ...recoveries.filter((r) => r !== null)) },
     settleMs: settled.ms,
     durationS: Math.round((Date.now() - started) / 1000),
+    runS: Math.round(runMs / 1000), // the scenario's own steps (all its rounds); the rest is load stop, settle and checks
     poison: c.poisonVerdict?.map((p) => ({
       kind: p.kind,
       type: p.type,

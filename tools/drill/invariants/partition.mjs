@@ -31,7 +31,10 @@ export function sagaDeadline({ dist, appEnv, flag }) {
   const parsed = schema.safeParse(appEnv);
   const set = names.map((n) => [n, parsed.success ? parsed.data[n] : Number(appEnv[n])]).filter(([, v]) => Number.isFinite(v));
   if (set.length === 0)
-    return { ms: ASSUMED_DEFAULT_DEADLINE_MS, source: `${names.join(', ')} at their defaults (assumed ≥ ${ASSUMED_DEFAULT_DEADLINE_MS / 1000} s)` };
+    return {
+      ms: ASSUMED_DEFAULT_DEADLINE_MS,
+      source: `${names.join(', ')} at their defaults (assumed ≥ ${ASSUMED_DEFAULT_DEADLINE_MS / 1000} s)`,
+    };
   const [name, ms] = set.sort((a, b) => a[1] - b[1])[0];
   return { ms, source: `${name}=${ms}` };
 }
