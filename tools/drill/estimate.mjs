@@ -4,25 +4,26 @@
 import { DURATIONS } from './scenarios.mjs';
 
 /**
- * Seconds, measured by `npm run drill -- --quick` (see docs/drills.md): runS is one round or one fault of the
+ * Seconds, measured by `npm run drill -- --quick` on 2 cores busy with other work (load average about 10; an idle
+ * machine is faster), the two topologies' figures merged: runS is one round or one fault of the
  * scenario's own steps (kill, hold, restart, recovery), overheadS what follows it (the last answers, settling,
  * the checks). startS: a topology's start (its servers, the migration, the apps, the shop) and its final SIGTERMs.
  */
 export const QUICK_TIMES_S = {
-  startS: { monolith: 30, extracted: 40 },
+  startS: { monolith: 25, extracted: 30 },
   calm: { runS: 6, overheadS: 3 },
-  'kill-monolith': { runS: 45, overheadS: 10 },
-  'kill-billing': { runS: 15, overheadS: 5 },
-  'kill-redis': { runS: 8, overheadS: 4 },
-  'kill-postgres': { runS: 15, overheadS: 5 },
-  'restart-rolling': { runS: 30, overheadS: 5 },
-  'restart-redis': { runS: 6, overheadS: 4 },
+  'kill-monolith': { runS: 10, overheadS: 6 },
+  'kill-billing': { runS: 11, overheadS: 6 },
+  'kill-redis': { runS: 4, overheadS: 3 },
+  'kill-postgres': { runS: 9, overheadS: 4 },
+  'restart-rolling': { runS: 48, overheadS: 6 },
+  'restart-redis': { runS: 5, overheadS: 8 },
   'restart-postgres': { runS: 10, overheadS: 4 },
-  latency: { runS: 8, overheadS: 3 },
-  loss: { runS: 8, overheadS: 3 },
-  bandwidth: { runS: 8, overheadS: 3 },
-  partition: { runS: 35, overheadS: 8 },
-  poison: { runS: 45, overheadS: 8 },
+  latency: { runS: 7, overheadS: 8 },
+  loss: { runS: 10, overheadS: 4 },
+  bandwidth: { runS: 9, overheadS: 3 },
+  partition: { runS: 27, overheadS: 14 },
+  poison: { runS: 40, overheadS: 10 },
 };
 
 const avg = ([a, b]) => (a + b) / 2;

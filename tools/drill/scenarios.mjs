@@ -4,7 +4,7 @@
 
 /** Durations: --quick runs every scenario once, briefly (CI, every landing); the full drill runs longer faults. */
 export const DURATIONS = {
-  quick: { shapeS: 6, partitionS: 15, prePartitionS: 3, pgDownS: [5, 5], redisDownS: [2, 2], lossPct: 5, mbit: 10 },
+  quick: { shapeS: 6, partitionS: 10, prePartitionS: 3, pgDownS: [5, 5], redisDownS: [2, 2], lossPct: 5, mbit: 10 },
   full: { shapeS: 30, partitionS: 30, prePartitionS: 10, pgDownS: [5, 30], redisDownS: [2, 10], lossPct: 10, mbit: 1 },
 };
 export const LATENCY = { ms: 50, jitterMs: 20 };
