@@ -49,10 +49,8 @@ export class FaultInjection {
         await new Promise(() => undefined); // SIGKILL is not handled: nothing runs after it
       },
     });
-    logger.warn(
-      `FAULT_INJECTION=crash is ON: a ${CrashProcess.type} message in the '${module}' outbox kills this process. ` +
-        'For failure drills only; never set it where real orders are served.',
-    );
+    // The host warns at start that fault injection is on; this says where.
+    logger.log(`FAULT_INJECTION=crash: a ${CrashProcess.type} message in the '${module}' outbox kills this process.`);
   }
 }
 
