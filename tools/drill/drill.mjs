@@ -131,11 +131,12 @@ async function main() {
     adminToken: randomBytes(24).toString('hex'),
   };
   ctx.sagaDeadline = sagaDeadline({ dist: ctx.code.dist, appEnv: opts.appEnv, flag: opts.sagaDeadlineMs });
-  console.log(
-    ctx.sagaDeadline.ms === null
-      ? `note: partition-cancels-nothing is skipped: ${ctx.sagaDeadline.why}`
-      : `partitions are judged against the saga deadline ${ctx.sagaDeadline.source}`,
-  );
+  if (opts.scenarios.some((s) => s.judgesDeadline))
+    console.log(
+      ctx.sagaDeadline.ms === null
+        ? `note: partition-cancels-nothing is skipped: ${ctx.sagaDeadline.why}`
+        : `partitions are judged against the saga deadline ${ctx.sagaDeadline.source}`,
+    );
   const ui = progressPrinter();
   const started = Date.now();
   const loadBefore = os.loadavg()[0];
