@@ -116,7 +116,7 @@ export function markdownSection({ rows, run }) {
     `| ${HEAD.map((_, i) => (i < 2 || i === 6 || i === 11 ? '---' : '---:')).join(' | ')} |`,
     ...rows.map((r) => `| ${cells(r).map(escapeCell).join(' | ')} |`),
     '',
-    'Orders: accepted (202) during the scenario; confirmed and cancelled count those orders once settled. Recovery: from the end of a fault to the first order confirmed after it (median over rounds, and the worst). p99: saga latency (intended send → CONFIRMED) of the orders sent during the fault, against the calm baseline of the same topology.',
+    'Orders: accepted (202) during the scenario; confirmed and cancelled count those orders once settled. Recovery: from the end of a fault (the link healed, the killed or stopped process back and ready) to the first order confirmed after it (median over rounds, and the worst). p99: saga latency (intended send → CONFIRMED, client retries included) of the orders sent while the fault was on, against the orders sent during the calm baseline of the same topology; cancelled orders are not in it.',
   ];
   const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `- ${r.topology}, ${r.scenario}: ${n}`));
   const poison = rows
