@@ -117,7 +117,8 @@ async function main() {
     throw new Error(`${path.relative(repo, MONOLITH_JS)} is missing: build first (npx nest build; npm run drill does it).`);
   if (opts.topologies.includes('extracted') && !existsSync(BILLING_JS))
     throw new Error(`${path.relative(repo, BILLING_JS)} is missing: build first.`);
-  console.log(describeEstimate(estimateDrill(opts, opts.scenarios)));
+  const estimate = estimateDrill(opts, opts.scenarios);
+  console.log(describeEstimate(estimate));
   logDir = mkdtempSync(path.join(os.tmpdir(), 'monolith-first-drill-logs-'));
   console.log(`logs: ${logDir}`);
   const caps = networkCapabilities();
@@ -177,6 +178,7 @@ async function main() {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           command: `npm run drill${args ? ` -- ${args}` : ''}`,
           code: codeVersion(),
+          took: `${((Date.now() - started) / 60_000).toFixed(1)} min (estimated ${(estimate.s / 60).toFixed(1)} min)`,
           machine: `${machine()}, load average ${loadBefore.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work on the machine slows every figure)`,
           load: `${opts.rate} orders/s open loop, ${opts.customers} customers, ${opts.skus} SKUs, ${Math.round(opts.cancelShare * 100)} % cancelled`,
           appSettings: `NODE_ENV=production, defaults except ${overrides.join(', ')}`,
