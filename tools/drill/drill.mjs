@@ -17,13 +17,18 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_JS, MONOLITH_JS, codeVersion, repo, snapshotDist } from '../harness/code.mjs';
 import { cleanupOnSignals, runMain } from '../harness/infra.mjs';
+import { describeEstimate, estimateDrill, measuredTimes } from './estimate.mjs';
 import { networkCapabilities } from './faults/namespace.mjs';
+import { sagaDeadline } from './invariants/partition.mjs';
 import { consoleReport, markdownSection, progressPrinter, writeResults } from './report.mjs';
 import { runTopology } from './runner.mjs';
 import { SCENARIOS, selectScenarios } from './scenarios.mjs';
 
-/** Shorter than production's 30 s, so a killed process's claims come back within seconds; everything else at its default. */
-const DRILL_APP_ENV = { RELAY_LEASE_MS: '5000', BULLMQ_LOCK_MS: '5000' };
+/**
+ * Shorter leases than production's 30 s, so a killed process's claims come back within seconds; the crash hook on
+ * (the kills-process poison, docs/drills.md); everything else at its default. A build without the hook ignores it.
+ */
+const DRILL_APP_ENV = { RELAY_LEASE_MS: '5000', BULLMQ_LOCK_MS: '5000', FAULT_INJECTION: 'crash' };
 
 const number =
   (name, { integer = false, min = 0 } = {}) =>
@@ -49,6 +54,11 @@ function parseArgs(argv) {
     .option('--calm <s>', 'calm baseline at the start of each topology (default 20, 6 with --quick)', number('calm', { min: 1 }))
     .option('--settle <s>', 'how long everything may take to settle after a scenario', number('settle', { min: 1 }), 120)
     .option('--recover <s>', 'how long to wait for the first confirmation after a fault', number('recover', { min: 1 }), 90)
+    .option(
+      '--saga-deadline-ms <ms>',
+      "the saga deadline partitions are judged against (default: the build's SAGA_*_DEADLINE_MS settings; none: not judged)",
+      number('saga-deadline-ms', { integer: true, min: 1 }),
+    )
     .option('--poison-wait <s>', 'how long every poison message may take to become a dead letter', number('poison-wait', { min: 1 }), 240)
     .option('--database-url <url>', 'an external PostgreSQL (admin URL) instead of the drill’s own; DATABASE_URL is not read')
     .option('--pg-restart-command <sh>', 'kills/stops/starts the external PostgreSQL; gets DRILL_PG_ACTION=kill9|stop|start')
@@ -107,6 +117,8 @@ async function main() {
     throw new Error(`${path.relative(repo, MONOLITH_JS)} is missing: build first (npx nest build; npm run drill does it).`);
   if (opts.topologies.includes('extracted') && !existsSync(BILLING_JS))
     throw new Error(`${path.relative(repo, BILLING_JS)} is missing: build first.`);
+  const estimate = estimateDrill(opts, opts.scenarios);
+  console.log(describeEstimate(estimate));
   logDir = mkdtempSync(path.join(os.tmpdir(), 'monolith-first-drill-logs-'));
   console.log(`logs: ${logDir}`);
   const caps = networkCapabilities();
@@ -119,6 +131,13 @@ async function main() {
     roleSecret: randomBytes(24).toString('base64url'),
     adminToken: randomBytes(24).toString('hex'),
   };
+  ctx.sagaDeadline = sagaDeadline({ dist: ctx.code.dist, appEnv: opts.appEnv, flag: opts.sagaDeadlineMs });
+  if (opts.scenarios.some((s) => s.judgesDeadline))
+    console.log(
+      ctx.sagaDeadline.ms === null
+        ? `note: partition-cancels-nothing is skipped: ${ctx.sagaDeadline.why}`
+        : `partitions are judged against the saga deadline ${ctx.sagaDeadline.source}`,
+    );
   const ui = progressPrinter();
   const started = Date.now();
   const loadBefore = os.loadavg()[0];
@@ -146,6 +165,7 @@ async function main() {
   console.log(
     `\n${rows.filter((r) => !r.skipped && r.scenario !== 'sigterm-all').length} scenarios in ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   );
+  console.log(`per-scenario times of this run: ${measuredTimes(table)}`);
   const failed = rows.some((r) => r.violations.length > 0);
   if (opts.write) {
     const args = process.argv.slice(2).join(' ');
@@ -158,6 +178,7 @@ async function main() {
           date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           command: `npm run drill${args ? ` -- ${args}` : ''}`,
           code: codeVersion(),
+          took: `${((Date.now() - started) / 60_000).toFixed(1)} min (estimated ${(estimate.s / 60).toFixed(1)} min)`,
           machine: `${machine()}, load average ${loadBefore.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end (other work on the machine slows every figure)`,
           load: `${opts.rate} orders/s open loop, ${opts.customers} customers, ${opts.skus} SKUs, ${Math.round(opts.cancelShare * 100)} % cancelled`,
           appSettings: `NODE_ENV=production, defaults except ${overrides.join(', ')}`,

@@ -3,6 +3,7 @@
 // the end, judged too.
 import { sleep } from '../harness/infra.mjs';
 import { check, settle } from './invariants/index.mjs';
+import { partitionCancelsNothing } from './invariants/partition.mjs';
 import { Load } from './load.mjs';
 import { confirmationTimes, firstConfirmationAfter, latency, median } from './metrics.mjs';
 import { crashHook, deadPoison, injectBackgroundPoison, injectCrash } from './poison.mjs';
@@ -107,11 +108,14 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
         await inject();
         await hold?.();
       } finally {
-        await remove?.();
-        w.end = Date.now();
-        windows.push(w);
-        state.active = null;
-        state.note = '';
+        try {
+          await remove?.(); // the fault ends once this is done: the link healed, the victim back and ready
+        } finally {
+          w.end = Date.now();
+          windows.push(w);
+          state.active = null;
+          state.note = '';
+        }
       }
     },
     /** Waits (bounded) for the first order confirmed after the last fault ended. */
@@ -150,9 +154,15 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
   }, 1_000);
 
   const violations = [];
+  let runMs = 0;
   try {
-    if (scenario.run) await scenario.run(world, c);
-    else await sleep(calmS * 1000);
+    const runStarted = Date.now();
+    try {
+      if (scenario.run) await scenario.run(world, c);
+      else await sleep(calmS * 1000);
+    } finally {
+      runMs = Date.now() - runStarted;
+    }
   } catch (error) {
     violations.push({
       invariant: 'scenario-completes',
@@ -181,6 +191,20 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
     exitsExpected,
   });
   violations.push(...judged.violations);
+  if (scenario.judgesDeadline && c.partitionMs !== undefined) {
+    const verdict = partitionCancelsNothing(judged.orders, ctx.sagaDeadline, c.partitionMs);
+    notes.push(verdict.note);
+    violations.push(...verdict.violations);
+  }
+  if (judged.facts.parked.length > 0) {
+    const named = judged.facts.parked
+      .slice(0, 10)
+      .map((o) => `${o.id} (${o.status}${o.attention?.reason ? `: ${o.attention.reason}` : ''})`)
+      .join(', ');
+    notes.push(
+      `parked for attention (allowed, terminal for the drill): ${judged.facts.parked.length} orders: ${named}${judged.facts.parked.length > 10 ? ', …' : ''}`,
+    );
+  }
   for (const p of c.poisonVerdict ?? []) {
     if (!p.dead)
       violations.push({
@@ -220,10 +244,13 @@ async function runScenario(world, scenario, opts, ctx, ui, { calmS, exitsExpecte
     recovery: { median: median(recoveries.filter((r) => r !== null)), max: Math.max(0, ...recoveries.filter((r) => r !== null)) },
     settleMs: settled.ms,
     durationS: Math.round((Date.now() - started) / 1000),
+    runS: Math.round(runMs / 1000), // the scenario's own steps (all its rounds); the rest is load stop, settle and checks
     poison: c.poisonVerdict?.map((p) => ({
       kind: p.kind,
       type: p.type,
-      dead: p.dead ? `${p.dead.module}, ${p.dead.attempts} attempts` : null,
+      dead: p.dead
+        ? `${p.dead.module}, ${p.dead.attempts} attempts${p.kind === 'kills-process' ? `, after ${state.restarts} crashes (each restarted by the drill)` : ''}`
+        : null,
     })),
     restarts: state.restarts,
     notes,

@@ -4,7 +4,7 @@
 
 /** Durations: --quick runs every scenario once, briefly (CI, every landing); the full drill runs longer faults. */
 export const DURATIONS = {
-  quick: { shapeS: 6, partitionS: 15, prePartitionS: 3, pgDownS: [5, 5], redisDownS: [2, 2], lossPct: 5, mbit: 10 },
+  quick: { shapeS: 6, partitionS: 10, prePartitionS: 3, pgDownS: [5, 5], redisDownS: [2, 2], lossPct: 5, mbit: 10 },
   full: { shapeS: 30, partitionS: 30, prePartitionS: 10, pgDownS: [5, 30], redisDownS: [2, 10], lossPct: 10, mbit: 1 },
 };
 export const LATENCY = { ms: 50, jitterMs: 20 };
@@ -18,7 +18,11 @@ const extracted = ['extracted'];
  */
 const monolithInQuick = ['monolith'];
 
-/** kill -9 at a random moment under load, `rounds` times; the next round waits for the previous one's recovery. */
+/**
+ * kill -9 at a random moment under load, `rounds` times, all under one load run; the next round waits for the
+ * previous one's recovery. The fault lasts from the kill until the victim is back (restarted and ready): the orders
+ * sent while it was down are the ones its p99 is about, and recovery counts from its return.
+ */
 function killRounds(victim, kill, restart) {
   return async (world, ctx) => {
     for (let round = 1; round <= ctx.rounds; round++) {
@@ -28,8 +32,8 @@ function killRounds(victim, kill, restart) {
         `kill -9 ${victim}`,
         () => kill(world),
         () => ctx.pause(ctx.rand(0, 1_000)),
+        () => restart(world),
       );
-      await restart(world);
       await ctx.recovered();
     }
   };
@@ -81,9 +85,11 @@ function network(link) {
       quick,
       describe: `the ${label} link degraded (5 % loss, 10 Mbit/s, ${LATENCY.ms} ± ${LATENCY.jitterMs} ms), then cut`,
       needs: linkNeeds(link, ['ns', 'nft']),
+      judgesDeadline: true, // partition-cancels-nothing (invariants/partition.mjs)
       run: async (world, ctx) => {
         const shaper = world.links[link];
         const d = ctx.durations;
+        ctx.partitionMs = (d.prePartitionS + d.partitionS) * 1_000; // degraded, then cut: judged as one partition
         await ctx.pause(ctx.rand(1_000, 2_000));
         await ctx.fault(
           `${label} link: degraded, then partitioned for ${d.partitionS} s`,
@@ -189,8 +195,8 @@ export const SCENARIOS = [
         'Redis down',
         () => world.redis.stop(),
         () => ctx.pause(ctx.rand(...ctx.durations.redisDownS.map((s) => s * 1_000))),
+        () => world.redis.start(), // down until it is back
       );
-      await world.redis.start();
       await ctx.recovered();
     },
   },
@@ -208,8 +214,8 @@ export const SCENARIOS = [
         `PostgreSQL down for ${(down / 1000).toFixed(0)} s`,
         () => world.pg.stop(),
         () => ctx.pause(down),
+        () => world.pg.start(), // down until it is back
       );
-      await world.pg.start();
       await ctx.recovered();
     },
   },

@@ -29,6 +29,13 @@ export class AppProcess {
     return this.child?.pid;
   }
 
+  /** How it ended when it exited on its own (e.g. a handler that killed it); undefined while it runs or was never started. */
+  get exitedWith(): NodeJS.Signals | number | undefined {
+    const child = this.child;
+    if (!child) return undefined;
+    return child.signalCode ?? child.exitCode ?? undefined;
+  }
+
   async start(): Promise<void> {
     const child = spawn(process.execPath, [this.mainJs], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(this.log, { end: false });

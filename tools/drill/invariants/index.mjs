@@ -1,20 +1,20 @@
 // The one invariant checker: waits (bounded) for everything to settle, then judges the world from the databases
 // and the public API. A violation names its invariant and the order, key, SKU or message involved.
 import { sleep } from '../../harness/infra.mjs';
-import { PARKED, TERMINAL, checkLedger, checkOrders, checkPayments, checkStock, readOrders } from './business.mjs';
+import { PARKED_SQL, TERMINAL, checkLedger, checkOrders, checkPayments, checkStock, isParked, readOrders } from './business.mjs';
 import { deadLetters, orderingDefects, queuedJobs, undelivered } from './messaging.mjs';
 
 /** A scheduled row this far past its due time means its relay is not moving it (a few poll intervals). */
 const OVERDUE_S = 10;
 
-/** Waits until no order is PENDING, nothing due waits in an outbox and the queues are empty. */
+/** Waits until no order is PENDING (or unfinished and not parked for attention), nothing due waits in an outbox and the queues are empty. */
 export async function settle(world, { timeoutMs, excluded }) {
   const started = Date.now();
   let left = 'nothing checked yet';
   while (Date.now() - started < timeoutMs) {
     try {
       const { rows } = await world.db.main.query(
-        `SELECT count(*)::int AS n FROM orders.orders WHERE status = 'PENDING' OR saga->>'step' <> 'DONE'`,
+        `SELECT count(*)::int AS n FROM orders.orders WHERE (status = 'PENDING' OR saga->>'step' <> 'DONE') AND NOT ${PARKED_SQL}`,
       );
       const due = (await undelivered(world, excluded)).filter((r) => r.status === 'pending' || r.due_in_s < 0);
       const jobs = await queuedJobs(world);
@@ -94,12 +94,13 @@ export async function check(world, scope) {
   const timers = waiting.filter((r) => r.status === 'scheduled' && r.due_in_s >= -OVERDUE_S);
   return {
     violations,
+    orders: ours,
     facts: {
       orders: ours.length,
       confirmed: ours.filter((o) => o.status === 'CONFIRMED').length,
       cancelled,
-      parked: ours.filter((o) => PARKED.includes(o.status)).length,
-      unfinished: ours.filter((o) => !TERMINAL.includes(o.status) && !PARKED.includes(o.status)).length,
+      parked: ours.filter(isParked).map((o) => ({ id: o.id, status: o.status, attention: o.saga?.attention ?? null })),
+      unfinished: ours.filter((o) => !TERMINAL.includes(o.status) && !isParked(o)).length,
       timersLeft: timers.length,
       timersDueInS: timers.length ? Math.max(...timers.map((t) => t.due_in_s)) : 0,
     },

@@ -82,3 +82,11 @@ describe('configuration: secrets and authentication a server refuses', () => {
     expect(existsSync('/nonexistent/never-created')).toBe(false);
   });
 });
+
+describe('configuration: fault injection (failure drills)', () => {
+  it('is off unless FAULT_INJECTION=crash is given, allowed in production, and refuses other values', () => {
+    expect(loadConfig({}).FAULT_INJECTION).toBe('off');
+    expect(loadConfig({ NODE_ENV: 'production', FAULT_INJECTION: 'crash' }).FAULT_INJECTION).toBe('crash');
+    expect(() => loadConfig({ FAULT_INJECTION: 'boom' })).toThrow(/FAULT_INJECTION/);
+  });
+});

@@ -136,6 +136,12 @@ export const AppConfigSchema = z.object({
   BULLMQ_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   /** How long a worker holds a job before another may take it over (a killed worker's jobs wait this long). */
   BULLMQ_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * Failure drills only (docs/drills.md): `crash` adds a consumer that SIGKILLs the process on
+   * platform.fault-injection.crash.v1 and GET /admin/fault-injection. Allowed with NODE_ENV=production (the drill
+   * runs the apps as in production), with a loud warning at start. Never on by default.
+   */
+  FAULT_INJECTION: z.enum(['off', 'crash']).default('off'),
 });
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 

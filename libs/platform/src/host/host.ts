@@ -101,6 +101,7 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
     messaging: {
       adminToken: config.ADMIN_TOKEN,
       relay: { leaseMs: config.RELAY_LEASE_MS, pollIntervalMs: config.RELAY_POLL_INTERVAL_MS },
+      faultInjection: config.FAULT_INJECTION,
       ...(bullmq ? { bullmq } : {}),
     },
   };
@@ -160,6 +161,13 @@ export async function serve(options: ServeOptions): Promise<Running> {
     }
     await app.listen(options.port, config.HOST);
     logAuthMode(config, logger);
+    if (config.FAULT_INJECTION !== 'off') {
+      logger.warn(
+        `FAULT_INJECTION=${config.FAULT_INJECTION}${config.NODE_ENV === 'production' ? ' IN PRODUCTION' : ''}: a message can kill this process ` +
+          '(GET /admin/fault-injection says which). It is for failure drills; unset FAULT_INJECTION anywhere real orders are served.',
+        'FaultInjection',
+      );
+    }
     logger.log(`${options.name} is serving http://${config.HOST}:${options.port} (API docs at /docs)`, 'Bootstrap');
     return { app, database, config };
   } catch (error) {

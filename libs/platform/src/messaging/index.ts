@@ -90,6 +90,7 @@ export {
   retryDelayMs,
 } from './core/relay-options';
 export { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './operations/admin.controller';
+export { CrashProcess, FaultInjection, FaultInjectionController, type FaultInjectionMode } from './operations/fault-injection';
 export { type CliIo, runMessagesCli } from './operations/cli';
 export {
   type DeadLetter,

@@ -6,10 +6,11 @@ import type { ModuleDb } from '../database/module-db';
 import { type TestApp, createTestApp } from '../testing/test-app';
 import type { PayloadInput, PayloadOf } from './core/contract';
 import { NonRetryableError } from './core/errors';
-import { HandleMessage, MessageConsumer, type MessageContext } from './core/handlers';
+import { HandleMessage, HandlerRegistry, MessageConsumer, type MessageContext } from './core/handlers';
 import { messagingMigrations } from './core/migrations';
 import { InjectOutbox, Outbox } from './core/outbox';
 import { MessagingModule, type OutboxRelayHost, relayToken } from './messaging.module';
+import { CrashProcess } from './operations/fault-injection';
 import { FAST, MIGRATIONS_AT, Note, PaymentRequested, waitFor } from './messaging.test-kit';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -59,6 +60,46 @@ describe('MessagingModule declarations', () => {
     await expect(createTestApp([MisdeclaredModule])).rejects.toThrow(
       `The 'alpha' module handles ${PaymentRequested.type} without declaring it and declares ${Note.type} but has no handler for it.`,
     );
+  });
+});
+
+describe('MessagingModule fault injection (failure drills)', () => {
+  @Module({
+    imports: [
+      DatabaseModule.forModule({ name: 'alpha', migrations: messagingMigrations(MIGRATIONS_AT) }),
+      MessagingModule.forModule('alpha', { consumes: [PaymentRequested.type] }),
+    ],
+    providers: [PaymentHandlers],
+  })
+  class DeclaredModule {}
+  const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  it('with crash: subscribes the crash consumer in a consumer module (outside its declarations) and says where', async () => {
+    const t = await createTestApp([DeclaredModule], undefined, { relay: FAST, adminToken: ADMIN_TOKEN, faultInjection: 'crash' });
+    try {
+      expect((await request(t.app.getHttpServer()).get('/admin/fault-injection')).status).toBe(401);
+      const res = await request(t.app.getHttpServer()).get('/admin/fault-injection').set(auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ crash: { type: CrashProcess.type, module: 'alpha' } });
+      expect(
+        t.app
+          .get(HandlerRegistry)
+          .subscriptionsFor(CrashProcess.type)
+          .map((s) => s.consumer),
+      ).toEqual(['alpha:FaultInjection.crash']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('off (the default): no crash consumer, and GET /admin/fault-injection does not exist', async () => {
+    const t = await createTestApp([DeclaredModule], undefined, { relay: FAST, adminToken: ADMIN_TOKEN });
+    try {
+      expect((await request(t.app.getHttpServer()).get('/admin/fault-injection').set(auth)).status).toBe(404);
+      expect(t.app.get(HandlerRegistry).subscriptionsFor(CrashProcess.type)).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
 import { moduleDbToken } from '../database/database.module';
@@ -22,6 +23,7 @@ import { OutboxRelay } from './core/relay';
 import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './core/relay-options';
 import { AdminTokenGuard, MESSAGING_ADMIN_TOKEN, MessagingAdminController } from './operations/admin.controller';
 import { DeadLetters, MessagingModules } from './operations/dead-letters';
+import { FaultInjection, FaultInjectionController, type FaultInjectionMode, PLATFORM_MESSAGE_TYPES } from './operations/fault-injection';
 import { InProcessTransport } from './transports/in-process';
 import { MESSAGE_TRANSPORT, type MessageTransport } from './transports/transport';
 import { BullMqPeers, type BullMqMessagingOptions, bullMqProviders } from './transports/bullmq/bullmq-messaging';
@@ -41,6 +43,8 @@ export interface MessagingOptions {
   bullmq?: BullMqMessagingOptions;
   /** Bearer token of the admin endpoints (usually AppConfig.ADMIN_TOKEN). Unset: they refuse every request. */
   adminToken?: string;
+  /** FAULT_INJECTION: `crash` adds a consumer that kills the process on one message type (failure drills only). */
+  faultInjection?: FaultInjectionMode;
 }
 
 /** Injection token of the resolved relay options. */
@@ -76,6 +80,7 @@ export class MessageHandlerExplorer implements OnModuleInit {
     private readonly registry: HandlerRegistry,
     private readonly moduleRef: ModuleRef,
     private readonly catalog: MessageCatalog,
+    @Optional() private readonly faults?: FaultInjection,
   ) {}
 
   onModuleInit(): void {
@@ -84,6 +89,9 @@ export class MessageHandlerExplorer implements OnModuleInit {
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       for (const subscription of subscriptionsOf(instance)) this.registry.add(subscription);
     }
+    // Alphabetically first, so one topology's process always picks the same module.
+    const crashModule = [...this.registry.consumerModules()].sort()[0];
+    if (this.faults && crashModule) this.faults.register(this.registry, crashModule);
     for (const module of this.registry.consumerModules()) moduleDbOf(this.moduleRef, module);
     for (const module of this.catalog.consumerDeclarations()) checkConsumes(module, this.catalog, this.registry);
   }
@@ -95,7 +103,7 @@ function checkConsumes(module: string, catalog: MessageCatalog, registry: Handle
   const handled = new Set(
     registry
       .all()
-      .filter((s) => s.module === module)
+      .filter((s) => s.module === module && !PLATFORM_MESSAGE_TYPES.has(s.contract.type))
       .map((s) => s.contract.type),
   );
   const undeclared = [...handled].filter((t) => !declared.has(t)).sort();
@@ -172,7 +180,7 @@ export class MessagingModule {
       module: MessagingModule,
       global: true,
       imports: [DiscoveryModule],
-      controllers: [MessagingAdminController],
+      controllers: [MessagingAdminController, ...(options.faultInjection === 'crash' ? [FaultInjectionController] : [])],
       providers: [
         { provide: RELAY_OPTIONS, useValue: relayOptions },
         { provide: MESSAGING_ADMIN_TOKEN, useValue: options.adminToken },
@@ -210,6 +218,7 @@ export class MessagingModule {
             },
         ...(bullmq ? bullMqProviders(bullmq, relayOptions) : []),
         { provide: DeadLetters, inject: [MessagingModules], useFactory: (modules: MessagingModules) => new DeadLetters(modules) },
+        ...(options.faultInjection === 'crash' ? [{ provide: FaultInjection, useValue: new FaultInjection() }] : []),
         MessageHandlerExplorer,
         AdminTokenGuard,
       ],
