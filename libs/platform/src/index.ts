@@ -26,12 +26,15 @@ export {
   grantToRuntime,
   isModuleReady,
   migrateModule,
+  migrationStatus,
   moduleConnectionUrl,
   openModuleDb,
   pendingMigrations,
+  revertLastMigration,
   rolePrefixOf,
   rolesOf,
 } from './database/module-database';
+export { type MigrationClass, migrationsIn, moduleDatabaseDefinition } from './database/module-migrations';
 export { ModuleDb, type Statement, type TransactionOptions, Tx, statement } from './database/module-db';
 export {
   type ModuleRoles,
