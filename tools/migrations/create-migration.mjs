@@ -9,10 +9,12 @@ import path from 'node:path';
 
 /** The class name TypeORM reads the timestamp from: PascalCase of the name, then the 13 digits. */
 export function migrationClassName(name, timestamp) {
-  return name
-    .split('-')
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join('') + timestamp;
+  return (
+    name
+      .split('-')
+      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+      .join('') + timestamp
+  );
 }
 
 export function migrationSource(module, className) {
@@ -45,7 +47,9 @@ export function createMigration(root, module, name, now = Date.now()) {
   }
   const dir = path.join(root, 'libs', module, 'src', 'persistence', 'migrations');
   if (module === 'platform' || !existsSync(path.join(root, 'libs', module, 'src', 'index.ts'))) {
-    const modules = readdirSync(path.join(root, 'libs')).filter((m) => m !== 'platform' && existsSync(path.join(root, 'libs', m, 'src', 'index.ts')));
+    const modules = readdirSync(path.join(root, 'libs')).filter(
+      (m) => m !== 'platform' && existsSync(path.join(root, 'libs', m, 'src', 'index.ts')),
+    );
     throw new Error(`'${module}' is not a module under libs/ (modules: ${modules.join(', ')}).`);
   }
   // Later than every existing migration of the module, even one written with a clock ahead of this one.
@@ -66,7 +70,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       try {
         const file = createMigration(process.cwd(), module, name);
         console.log(`Wrote ${path.relative(process.cwd(), file)}.`);
-        console.log(`Next: write up() and down(), then npm run migration:run -- ${module} (and npm run migration:revert -- ${module} to undo it).`);
+        console.log(
+          `Next: write up() and down(), then npm run migration:run -- ${module} (and npm run migration:revert -- ${module} to undo it).`,
+        );
       } catch (error) {
         console.error(error.message);
         process.exitCode = 1;

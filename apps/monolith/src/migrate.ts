@@ -83,7 +83,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         for (const [name, def] of definitionsOf(names, config)) status[name] = await migrationStatus(settingsOf(config, database), def);
         if (opts.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         for (const [name, { applied, pending }] of Object.entries(status)) {
-          process.stdout.write(`${name}: ${applied.length} applied, ${pending.length} pending${pending.length ? ` (${pending.join(', ')})` : ''}\n`);
+          process.stdout.write(
+            `${name}: ${applied.length} applied, ${pending.length} pending${pending.length ? ` (${pending.join(', ')})` : ''}\n`,
+          );
         }
       }),
     );
@@ -128,7 +130,7 @@ function definitionsOf(names: readonly string[], config: AppConfig): [string, Mo
   return names.map((name) => {
     const module = known.find((m) => m.name === name);
     if (!module) throw new UsageError(`'${name}' is not a module (known: ${known.map((m) => m.name).join(', ')}).`);
-    module.load(config);
+    void module.load(config); // requiring it records its database definition; the Nest module itself is not needed
     const def = moduleDatabaseDefinition(name);
     if (!def) {
       throw new UsageError(
@@ -141,7 +143,7 @@ function definitionsOf(names: readonly string[], config: AppConfig): [string, Mo
 
 if (require.main === module) {
   loadEnvFileIfPresent(); // ./.env, if any; the environment wins
-  main().then(
+  void main().then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error instanceof Error ? (error.stack ?? error.message) : error);

@@ -107,11 +107,14 @@ export async function migrateModule(settings: DatabaseConnectionSettings, def: M
  * Reverts the module's last applied migration (its `down()`, in one transaction) as its owner role, under the same
  * lock as migrateModule. Returns the reverted migration's name, or undefined when none is applied.
  */
-export async function revertLastMigration(settings: DatabaseConnectionSettings, def: ModuleDatabaseDefinition): Promise<string | undefined> {
+export async function revertLastMigration(
+  settings: DatabaseConnectionSettings,
+  def: ModuleDatabaseDefinition,
+): Promise<string | undefined> {
   return asOwner(settings, def, async (dataSource) => {
-    const executed = await dataSource.query<{ name: string }[]>(
-      `SELECT name FROM "${def.name}".migrations ORDER BY timestamp DESC, id DESC LIMIT 1`,
-    ).catch((error: { code?: string }) => (error.code === '42P01' ? [] : Promise.reject(error as Error)));
+    const executed = await dataSource
+      .query<{ name: string }[]>(`SELECT name FROM "${def.name}".migrations ORDER BY timestamp DESC, id DESC LIMIT 1`)
+      .catch((error: { code?: string }) => (error.code === '42P01' ? [] : Promise.reject(error as Error)));
     if (executed.length === 0) return undefined;
     await dataSource.undoLastMigration({ transaction: 'each' });
     return executed[0].name;

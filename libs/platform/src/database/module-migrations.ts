@@ -24,7 +24,8 @@ export function migrationsIn(dir: string): MigrationClass[] {
     .sort();
   return files.flatMap((file) => {
     const exported = Object.values(require(path.join(dir, file)) as Record<string, unknown>).filter(
-      (value): value is MigrationClass => typeof value === 'function' && typeof value.prototype?.up === 'function',
+      (value): value is MigrationClass =>
+        typeof value === 'function' && typeof (value.prototype as { up?: unknown } | undefined)?.up === 'function',
     );
     if (exported.length !== 1) {
       throw new Error(
