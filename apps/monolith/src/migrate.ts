@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import {
   type AppConfig,
   type DatabaseServer,
+  assertSafeToServe,
+  configOrExit,
   type ModuleDatabaseDefinition,
   createLogger,
   discoverModules,
@@ -17,7 +19,8 @@ import {
 } from '@app/platform';
 import type { LoggerService } from '@nestjs/common';
 import { Command, CommanderError } from 'commander';
-import { configOrExit, hostedModuleNames } from './bootstrap';
+import { checkRemoteModules } from './app.module';
+import { hostedModuleNames } from './bootstrap';
 
 /**
  * The migration CLI, per module, run from the build (the image runs it as is: `node dist/apps/monolith/src/migrate.js`).
@@ -107,7 +110,8 @@ class UsageError extends Error {}
 
 /** Opens the database server (embedded unless DATABASE_URL) with an admin connection, runs `work`, and stops it. */
 async function withDatabase(work: (config: AppConfig, database: DatabaseServer, logger: LoggerService) => Promise<void>): Promise<void> {
-  const config = configOrExit();
+  // The secrets are checked as for serving, but not the authentication settings: a migration job answers no request.
+  const config = configOrExit((c) => (checkRemoteModules(c.REMOTE_MODULES), assertSafeToServe({ ...c, AUTH_MODE: 'off' }), c));
   const logger = createLogger(config);
   const database = await startDatabaseServer({ ...config, DATABASE_ADMIN_URL: config.DATABASE_ADMIN_URL ?? config.DATABASE_URL });
   try {
