@@ -68,18 +68,23 @@ export function createModule(root, input, now = Date.now()) {
 }
 
 function nextSteps(n) {
+  const steps = [
+    [`npx jest libs/${n.name}`, 'its tests: the domain, and the module booted alone on PostgreSQL'],
+    ['npm start', `the monolith hosts it: POST /${n.route}/entries, GET /${n.route}/entries/:id`],
+    ['npm run lint:boundaries -- --graph', 'check the boundaries and add it to docs/modules.md'],
+    ['npm run docs:events', 'add its messages to docs/events.md and docs/asyncapi.json'],
+    [`npm run migration:create -- ${n.name} <name>`, 'its next migration'],
+    [`REMOTE_MODULES=${n.name} npm start`, 'the monolith without it (needs Redis), beside:'],
+    [`npm run start:service -- ${n.name}`, 'the module as its own service'],
+  ];
+  const width = Math.max(...steps.map(([command]) => command.length)) + 3;
   return [
-    `Created libs/${n.name}: nothing else to register (tsconfig paths, Jest, nest build, the boundary check and the monolith find it).`,
-    ``,
-    `Next:`,
-    `  npx jest libs/${n.name}                         its tests: the domain, and the module booted alone on PostgreSQL`,
-    `  npm start                                         the monolith hosts it: POST /${n.route}/entries, GET /${n.route}/entries/:id`,
-    `  npm run lint:boundaries -- --graph                check the boundaries and add it to docs/modules.md`,
-    `  npm run docs:events                               add its messages to docs/events.md and docs/asyncapi.json`,
-    `  npm run migration:create -- ${n.name} <name>       its next migration`,
-    `  REMOTE_MODULES=${n.name} npm start  +  npm run start:service -- ${n.name}    run it as its own service (needs Redis)`,
-    ``,
-    `Then rename the example (an "entry" opened by a confirmed order) to your domain's words. docs/adding-a-module.md walks through it.`,
+    `Created libs/${n.name}. Nothing else to register: tsconfig paths, Jest, nest build, the boundary check and the monolith find it.`,
+    '',
+    'Next:',
+    ...steps.map(([command, what]) => `  ${command.padEnd(width)}${what}`),
+    '',
+    `Then rename the example (an "entry" that a confirmed order opens) to your domain's words: docs/adding-a-module.md.`,
   ].join('\n');
 }
 
