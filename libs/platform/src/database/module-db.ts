@@ -22,6 +22,16 @@ export function statement(text: string): Statement {
   return { name: `mf_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
 }
 
+/**
+ * A statement planned for its parameters on every run (an unnamed prepared statement): for the queue tables (outbox),
+ * whose size swings between empty and thousands of rows. A named statement's cached generic plan, made while the table
+ * was nearly empty, keeps scanning it sequentially once it has grown: measured at 3 ms per delivered-batch DELETE
+ * (40 % of all statement time of an order) against 0.1 ms by index. Planning these small statements costs ~0.05 ms.
+ */
+export function customPlanned(text: string): Statement {
+  return { name: '', text };
+}
+
 type Sql = Statement | string;
 
 function config(sql: Sql, values: readonly unknown[]) {

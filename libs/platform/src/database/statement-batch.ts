@@ -3,7 +3,7 @@ import type { QueryResultRow } from 'pg';
 import Result from 'pg/lib/result';
 import { prepareValue } from 'pg/lib/utils';
 
-/** One statement of a batch: a named prepared statement and its parameters. */
+/** One statement of a batch: a named prepared statement (or, named '', one parsed and planned afresh) and its parameters. */
 export interface BatchedStatement {
   name: string;
   text: string;
@@ -69,11 +69,12 @@ export class StatementBatch {
     connection.stream.cork();
     try {
       for (const s of this.statements) {
-        if (!parsed[s.name] && !parsing.has(s.name)) {
+        // The unnamed statement is parsed every time: each Parse replaces it, right before its own Bind.
+        if (s.name === '' || (!parsed[s.name] && !parsing.has(s.name))) {
           // Closing a statement that does not exist is not an error: a doubtful one is made sure of.
           if (doubtful?.delete(s.name)) connection.close({ type: 'S', name: s.name });
           connection.parse({ text: s.text, name: s.name, types: [] });
-          parsing.add(s.name);
+          if (s.name !== '') parsing.add(s.name);
         }
         connection.bind({ portal: '', statement: s.name, values: s.values, binary: false, valueMapper: prepareValue });
         if (s.rows !== false) connection.describe({ type: 'P', name: '' });
@@ -97,7 +98,7 @@ export class StatementBatch {
 
   handleCommandComplete(): void {
     const s = this.statements[this.index];
-    this.wire!.parsedStatements[s.name] = s.text;
+    if (s.name !== '') this.wire!.parsedStatements[s.name] = s.text;
     this.index++;
   }
 
@@ -108,7 +109,7 @@ export class StatementBatch {
   handleError(error: unknown): void {
     // The failing statement's Parse may have gone through (a failed Bind or Execute) or not.
     const failed = this.statements[this.index];
-    if (failed && this.wire && !this.wire.parsedStatements[failed.name]) {
+    if (failed && failed.name !== '' && this.wire && !this.wire.parsedStatements[failed.name]) {
       let set = uncertain.get(this.wire);
       if (!set) uncertain.set(this.wire, (set = new Set()));
       set.add(failed.name);

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { type Statement, type Tx, statement } from '../../database/module-db';
+import { type Statement, type Tx, customPlanned, statement } from '../../database/module-db';
 import type { MessageCatalog } from '../catalogue/catalog';
 import { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 import { type Envelope, type EnvelopeOptions, createEnvelope } from './envelope';
@@ -97,7 +97,7 @@ export class Outbox {
                                      AND p.lease_owner IS DISTINCT FROM $1::uuid) AS fast) f
          ORDER BY m.ord
         RETURNING seq::text, lease_owner IS NOT NULL AS leased, CASE WHEN status = 'scheduled' THEN available_at END AS due_at`),
-      withdraw: statement(`DELETE FROM ${table} WHERE key = $1 AND status = 'scheduled' AND available_at > now()`),
+      withdraw: customPlanned(`DELETE FROM ${table} WHERE key = $1 AND status = 'scheduled' AND available_at > now()`),
     };
   }
 

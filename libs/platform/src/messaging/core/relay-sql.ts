@@ -1,4 +1,4 @@
-import { type Statement, statement } from '../../database/module-db';
+import { type Statement, customPlanned } from '../../database/module-db';
 import { OWNER_LOCK_SPACE } from './presence';
 
 export interface RelayStatements {
@@ -18,6 +18,7 @@ export interface RelayStatements {
 }
 
 /** The relay's statements on one module's outbox; every write is fenced by `lease_owner = <this relay>`. */
+// Planned afresh on every run (customPlanned): the outbox swings between empty and thousands of rows.
 export function relayStatements(module: string): RelayStatements {
   const table = `"${module}".outbox`;
   const fenced = `seq = $1 AND lease_owner = $2 AND status = 'pending'`;
@@ -31,19 +32,19 @@ export function relayStatements(module: string): RelayStatements {
   return {
     // Delivered: deleted (the consumers' inboxes are the record). successor: a message of the same key waits unleased
     // (it came in behind one of these while it was in flight), so the relay claims again at once.
-    done: statement(`WITH gone AS (DELETE FROM ${table} WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 RETURNING message_id, key),
+    done: customPlanned(`WITH gone AS (DELETE FROM ${table} WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 RETURNING message_id, key),
       ${startTimers('gone')}
       SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT min(available_at) FROM started) AS next_timer,
              EXISTS (SELECT 1 FROM ${table} p WHERE p.status = 'pending' AND p.lease_owner IS NULL AND p.key IN (SELECT key FROM gone)) AS successor`),
     // The same, for messages no timer waits for: it rides along with a transaction of the module (see ModuleDb.rideAlong).
-    deleteDelivered: statement(`DELETE FROM ${table} WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2`),
+    deleteDelivered: customPlanned(`DELETE FROM ${table} WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2`),
     // candidates: due, unleased (or lease run out) rows with no earlier same-key row that waits (retry backoff) or is
     //   leased by anyone; SKIP LOCKED lets relays claim side by side.
     // claimable: drop a candidate if an earlier same-key row is pending but not locked by this statement (another
     //   relay is claiming it right now): a key's run is never split or reordered.
     // OFFSET 0 keeps each NOT EXISTS a per-row probe of outbox_pending_key.
     // promoted: scheduled messages that fell due become pending; the next statement can claim them.
-    claim: statement(`WITH candidates AS MATERIALIZED (
+    claim: customPlanned(`WITH candidates AS MATERIALIZED (
         SELECT o.seq, o.key FROM ${table} o
          WHERE o.status = 'pending' AND o.available_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now())
            AND NOT EXISTS (SELECT 1 FROM ${table} p
@@ -72,7 +73,7 @@ export function relayStatements(module: string): RelayStatements {
              (SELECT min(available_at) FROM ${table} WHERE status = 'scheduled' AND available_at > now()) AS next_timer
         FROM (SELECT NULL) one LEFT JOIN claimed c ON true`),
     // Leases of relays whose presence lock is free (their process is gone) end now, instead of when they run out.
-    breakDeadLeases: statement(`WITH owners AS (
+    breakDeadLeases: customPlanned(`WITH owners AS (
         SELECT DISTINCT lease_owner AS owner FROM ${table}
          WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_owner <> $1 AND lease_until >= now()
       ), dead AS (
@@ -84,29 +85,29 @@ export function relayStatements(module: string): RelayStatements {
        WHERE status = 'pending' AND lease_owner IN (SELECT owner FROM dead) RETURNING seq`),
     // A recorded outcome: the claims without one start again from zero.
     retry:
-      statement(`UPDATE ${table} SET attempts = $3, claims = 0, solo_runs = 0, available_at = now() + $6 * interval '1 millisecond', ${appendError}
+      customPlanned(`UPDATE ${table} SET attempts = $3, claims = 0, solo_runs = 0, available_at = now() + $6 * interval '1 millisecond', ${appendError}
       WHERE ${fenced} RETURNING seq`),
-    deadLetter: statement(`WITH dead AS (
+    deadLetter: customPlanned(`WITH dead AS (
         UPDATE ${table} SET status = 'dead', dead_at = now(), attempts = $3, ${appendError} WHERE ${fenced} RETURNING message_id
       ), ${startTimers('dead')}
       SELECT (SELECT count(*) FROM dead)::int AS n, (SELECT min(available_at) FROM started) AS next_timer`),
     // The transport or the database was unavailable: back in line after $3 ms with the error noted, attempts unchanged.
     postpone:
-      statement(`UPDATE ${table} SET available_at = now() + $3 * interval '1 millisecond', claims = 0, solo_runs = 0, last_error = $4,
+      customPlanned(`UPDATE ${table} SET available_at = now() + $3 * interval '1 millisecond', claims = 0, solo_runs = 0, last_error = $4,
         errors = (CASE WHEN jsonb_array_length(errors) >= 50 THEN errors - 0 ELSE errors END) || $5::jsonb, lease_owner = NULL, lease_until = NULL
       WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 AND status = 'pending'`),
     // Released without having been delivered (behind a failed message, or on shutdown): the claim did not count.
-    release: statement(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL, claims = greatest(claims - 1, 0)
+    release: customPlanned(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL, claims = greatest(claims - 1, 0)
       WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 AND status = 'pending'`),
-    releaseStarted: statement(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL
+    releaseStarted: customPlanned(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL
       WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 AND status = 'pending'`),
     // On shutdown every delivery has finished and been recorded: what is still leased was never started.
-    releaseAll: statement(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL, claims = greatest(claims - 1, 0)
+    releaseAll: customPlanned(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL, claims = greatest(claims - 1, 0)
       WHERE lease_owner = $1 AND status = 'pending'`),
-    renew: statement(`UPDATE ${table} SET lease_until = now() + $3 * interval '1 millisecond'
+    renew: customPlanned(`UPDATE ${table} SET lease_until = now() + $3 * interval '1 millisecond'
       WHERE seq = ANY ($1::bigint[]) AND lease_owner = $2 AND status = 'pending' RETURNING seq::text`),
-    soloStart: statement(`UPDATE ${table} SET solo_runs = solo_runs + 1 WHERE ${fenced} RETURNING seq`),
-    pruneInbox: statement(`WITH gone AS (DELETE FROM "${module}".inbox WHERE (consumer, message_id) IN (
+    soloStart: customPlanned(`UPDATE ${table} SET solo_runs = solo_runs + 1 WHERE ${fenced} RETURNING seq`),
+    pruneInbox: customPlanned(`WITH gone AS (DELETE FROM "${module}".inbox WHERE (consumer, message_id) IN (
         SELECT consumer, message_id FROM "${module}".inbox WHERE processed_at < now() - $1 * interval '1 millisecond' LIMIT $2) RETURNING 1)
       SELECT count(*)::int AS n FROM gone`),
   };
