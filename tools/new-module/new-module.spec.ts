@@ -194,7 +194,6 @@ describe('npm run new-module -- shipping, in a copy of the repository (slow: bui
         REDIS_URL: redisUrl,
         BULLMQ_PREFIX: prefix,
         AUTH_MODE: 'off',
-        ADMIN_TOKEN: 'test-admin-token-0123456789',
       };
       const logs = mkdtempSync(path.join(tmpdir(), 'mf-new-module-logs-'));
       const service = new AppProcess(
