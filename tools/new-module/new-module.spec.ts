@@ -252,6 +252,11 @@ describe('npm run new-module -- shipping, in a copy of the repository (slow: bui
         }
         expect(await service.stop()).toBe(0);
         expect(await monolith.stop()).toBe(0);
+      } catch (error) {
+        const tail = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-40).join('\n') : '(no log)');
+        (error as Error).message +=
+          `\n--- shipping.log\n${tail(path.join(logs, 'shipping.log'))}\n--- monolith.log\n${tail(path.join(logs, 'monolith.log'))}`;
+        throw error;
       } finally {
         service.close();
         monolith.close();
