@@ -181,6 +181,19 @@ describe('npm run new-module -- shipping, in a copy of the repository (slow: bui
     const after = JSON.parse(migrate('status', 'shipping', '--json').stdout) as typeof status;
     expect(after.shipping.pending).toEqual([expect.stringMatching(/^AddNotes\d{13}$/)]);
     expect(migrate('revert', 'nowhere')).toMatchObject({ status: 1, stderr: expect.stringMatching(/'nowhere' is not a module/) });
+
+    // Every module (no name given), then the operators' CLI from the build as it is (npm run messages builds nothing)
+    expect(ok(migrate())).toEqual({ status: 0, output: '' });
+    const stats = run('npm', ['run', '-s', 'messages', '--', 'outbox', 'stats', '--json'], env);
+    expect(ok(stats)).toEqual({ status: 0, output: '' });
+    expect((JSON.parse(stats.stdout) as { module: string }[]).map((s) => s.module).sort()).toEqual([
+      'billing',
+      'inventory',
+      'orders',
+      'shipping',
+    ]);
+    const letters = run('node', ['dist/apps/monolith/src/messages-cli.js', 'dead-letters', 'list', '--module', 'shipping', '--json'], env);
+    expect({ status: letters.status, letters: JSON.parse(letters.stdout) as unknown }).toEqual({ status: 0, letters: [] });
   });
 
   describeWithRedis('REMOTE_MODULES=shipping', (redisUrl) => {
