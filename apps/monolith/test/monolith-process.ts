@@ -16,6 +16,8 @@ export class AppProcess {
     logFile: string,
     /** The variable that holds its HTTP port (PORT, BILLING_PORT, ...). */
     private readonly portVariable = 'PORT',
+    /** Its command-line arguments (apps/module-service takes the module's name). */
+    private readonly args: readonly string[] = [],
   ) {
     if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run 'npm run build' (npm test does it for you).`);
     this.log = createWriteStream(logFile, { flags: 'a' });
@@ -37,7 +39,10 @@ export class AppProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [this.mainJs], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.mainJs, ...this.args], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     this.child = child;

@@ -26,12 +26,15 @@ export {
   grantToRuntime,
   isModuleReady,
   migrateModule,
+  migrationStatus,
   moduleConnectionUrl,
   openModuleDb,
   pendingMigrations,
+  revertLastMigration,
   rolePrefixOf,
   rolesOf,
 } from './database/module-database';
+export { type MigrationClass, migrationsIn, moduleDatabaseDefinition } from './database/module-migrations';
 export { ModuleDb, type Statement, type TransactionOptions, Tx, statement } from './database/module-db';
 export {
   type ModuleRoles,
@@ -85,7 +88,7 @@ export {
 } from './host/host';
 export { type ConfigureModule, type DiscoveredModule, type ModuleImport, PLATFORM_LIBS, discoverModules } from './host/module-discovery';
 export { FAST_MESSAGING, TEST_ADMIN_TOKEN, createTestApp, type TestApp, type TestAppOptions } from './testing/test-app';
-export { appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
+export { TEST_SERVER_ENV, appDatabaseEnv, createTestDatabase, type TestDatabase } from './testing/test-database';
 export {
   RedisServer,
   type RedisServerOptions,

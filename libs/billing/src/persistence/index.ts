@@ -1,16 +1,18 @@
-import { idempotencyKeysMigrations, messagingMigrations } from '@app/platform';
-import { CreateBilling1732700000000 } from './migrations/1732700000000-create-billing';
-import { AccountBalances1732700000020 } from './migrations/1732700000020-account-balances';
+import { idempotencyKeysMigrations, messagingMigrations, migrationsIn } from '@app/platform';
+import path from 'node:path';
 
 export { BillingSql, type DeclineReason, type PaymentRow, type PaymentStatus } from './billing.sql';
 
-/** Billing's schema, roles and tables. Migrations are listed in the order they apply. */
+/**
+ * Billing's schema, roles and tables.
+ * Its migrations: every file in migrations/ (`npm run migration:create -- billing <name>` writes one), and the
+ * platform's tables. TypeORM applies them in timestamp order.
+ */
 export const billingDatabase = {
   name: 'billing',
   migrations: [
-    CreateBilling1732700000000,
+    ...migrationsIn(path.join(__dirname, 'migrations')),
     ...idempotencyKeysMigrations(1732700000001),
     ...messagingMigrations(1732700000010),
-    AccountBalances1732700000020,
   ],
 };

@@ -1,11 +1,14 @@
-import { messagingMigrations } from '@app/platform';
-import { CreateInventory1732600000000 } from './migrations/1732600000000-create-inventory';
-import { GrantInventoryRuntime1732600000020 } from './migrations/1732600000020-grant-inventory-runtime';
+import { messagingMigrations, migrationsIn } from '@app/platform';
+import path from 'node:path';
 
 export { InventorySql, type ItemRow, type ReservationRow, toStockItem } from './inventory.sql';
 
-/** Inventory's schema, roles and tables. Migrations are listed in the order they apply. */
+/**
+ * Inventory's schema, roles and tables.
+ * Its migrations: every file in migrations/ (`npm run migration:create -- inventory <name>` writes one), and the
+ * platform's tables. TypeORM applies them in timestamp order.
+ */
 export const inventoryDatabase = {
   name: 'inventory',
-  migrations: [CreateInventory1732600000000, ...messagingMigrations(1732600000010), GrantInventoryRuntime1732600000020],
+  migrations: [...migrationsIn(path.join(__dirname, 'migrations')), ...messagingMigrations(1732600000010)],
 };

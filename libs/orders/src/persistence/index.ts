@@ -1,18 +1,17 @@
-import { idempotencyKeysMigrations, messagingMigrations } from '@app/platform';
-import { CreateOrders1732800000000 } from './migrations/1732800000000-create-orders';
-import { GrantOrdersRuntime1732800000020 } from './migrations/1732800000020-grant-orders-runtime';
-import { OrdersAttention1732800000030 } from './migrations/1732800000030-orders-attention';
+import { idempotencyKeysMigrations, messagingMigrations, migrationsIn } from '@app/platform';
+import path from 'node:path';
 
-export { type HistoryRow, type OrderRow, OrdersSql, toOrder, type UndeliveredRow } from './orders.sql';
+export { type HistoryRow, type OrderRow, OrdersSql, toOrder } from './orders.sql';
 
-/** Orders' schema, roles and tables. Migrations are listed in the order they apply. */
+/**
+ * Orders' schema, roles and tables. Its migrations: every file in migrations/ (`npm run migration:create --
+ * orders <name>` writes one) and the platform's tables; TypeORM applies them in timestamp order.
+ */
 export const ordersDatabase = {
   name: 'orders',
   migrations: [
-    CreateOrders1732800000000,
+    ...migrationsIn(path.join(__dirname, 'migrations')),
     ...idempotencyKeysMigrations(1732800000001),
     ...messagingMigrations(1732800000010),
-    GrantOrdersRuntime1732800000020,
-    OrdersAttention1732800000030,
   ],
 };

@@ -70,7 +70,10 @@ export async function waitForDatabase(url: string, retryMs: number, reachability
           await client.connect();
           await client.query('SELECT 1');
         } catch (error) {
-          if (reachabilityOnly && error instanceof DatabaseError && error.code?.startsWith('28')) return; // it answered
+          // It answered: it refused these credentials (28xxx), or asked for a password the URL does not carry (the serving
+          // app's DATABASE_URL has none: its modules log in with their own).
+          if (reachabilityOnly && error instanceof DatabaseError && error.code?.startsWith('28')) return;
+          if (reachabilityOnly && !(error instanceof DatabaseError) && /password/i.test((error as Error).message)) return;
           throw error;
         } finally {
           await client.end().catch(() => undefined);

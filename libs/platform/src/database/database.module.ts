@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { type DatabaseConnectionSettings, type ModuleDatabaseDefinition, isModuleReady, openModuleDb } from './module-database';
 import type { ModuleDb } from './module-db';
+import { recordModuleDatabase } from './module-migrations';
 
 /** Injection token of the platform's connection settings. */
 export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
@@ -63,6 +64,7 @@ export class DatabaseModule {
 
   /** Used by a business module: its own schema and roles, migrated on start when an admin connection is configured. */
   static forModule(def: ModuleDatabaseDefinition): DynamicModule {
+    recordModuleDatabase(def); // for the migration CLI (apps/monolith/src/migrate.ts), which opens no Nest app
     return {
       module: ModuleDatabaseHost,
       providers: [

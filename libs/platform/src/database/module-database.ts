@@ -96,6 +96,54 @@ function migrationNames(def: ModuleDatabaseDefinition): string[] {
  * advisory lock, so instances starting together take turns and the second finds nothing to do. Returns how many ran.
  */
 export async function migrateModule(settings: DatabaseConnectionSettings, def: ModuleDatabaseDefinition): Promise<number> {
+  return asOwner(settings, def, async (dataSource, roles) => {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    await dataSource.query(`GRANT SELECT ON "${def.name}".migrations TO "${roles.runtime}"`);
+    return applied.length;
+  });
+}
+
+/**
+ * Reverts the module's last applied migration (its `down()`, in one transaction) as its owner role, under the same
+ * lock as migrateModule. Returns the reverted migration's name, or undefined when none is applied.
+ */
+export async function revertLastMigration(
+  settings: DatabaseConnectionSettings,
+  def: ModuleDatabaseDefinition,
+): Promise<string | undefined> {
+  return asOwner(settings, def, async (dataSource) => {
+    const executed = await dataSource
+      .query<{ name: string }[]>(`SELECT name FROM "${def.name}".migrations ORDER BY timestamp DESC, id DESC LIMIT 1`)
+      .catch((error: { code?: string }) => (error.code === '42P01' ? [] : Promise.reject(error as Error)));
+    if (executed.length === 0) return undefined;
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    return executed[0].name;
+  });
+}
+
+/** The applied and pending migrations of a module, read as its owner role (provisioning it first). */
+export async function migrationStatus(
+  settings: DatabaseConnectionSettings,
+  def: ModuleDatabaseDefinition,
+): Promise<{ applied: string[]; pending: string[] }> {
+  return asOwner(settings, def, async (dataSource) => {
+    const rows = await dataSource
+      .query<{ name: string }[]>(`SELECT name FROM "${def.name}".migrations ORDER BY timestamp, id`)
+      .catch((error: { code?: string }) => (error.code === '42P01' ? [] : Promise.reject(error as Error)));
+    const applied = rows.map((r) => r.name);
+    return { applied, pending: migrationNames(def).filter((n) => !applied.includes(n)) };
+  });
+}
+
+/**
+ * Runs `work` on a TypeORM DataSource of the module's schema acting as its owner role, after provisioning the roles
+ * and schema, under a session advisory lock, so instances and CLIs migrating together take turns.
+ */
+async function asOwner<T>(
+  settings: DatabaseConnectionSettings,
+  def: ModuleDatabaseDefinition,
+  work: (dataSource: DataSource, roles: ModuleRoles) => Promise<T>,
+): Promise<T> {
   if (!settings.adminUrl) throw new Error(`Migrating ${def.name} needs an admin connection (DATABASE_ADMIN_URL).`);
   const prefix = rolePrefixOf(settings);
   const roles = await provisionModule(settings.adminUrl, def.name, prefix, settings.roleSecret);
@@ -117,9 +165,7 @@ export async function migrateModule(settings: DatabaseConnectionSettings, def: M
   try {
     await lock.query(`SELECT pg_advisory_lock(hashtext($1))`, [`monolith-first:migrate:${def.name}`]);
     await dataSource.initialize();
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    await dataSource.query(`GRANT SELECT ON "${def.name}".migrations TO "${roles.runtime}"`);
-    return applied.length;
+    return await work(dataSource, roles);
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await lock.end(); // closing the session releases the lock

@@ -18,6 +18,7 @@ import { openApiDocument } from '../http/openapi';
 import { type BullMqMessagingOptions, connectBullMq } from '../messaging/transports/bullmq/bullmq-messaging';
 import { assertRedisReachable } from '../messaging/transports/bullmq/redis';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
+import { discoverModules } from './module-discovery';
 
 /**
  * What every deployable shares: configuration, logging, start-up, the BullMQ switch and the drain on SIGTERM.
@@ -301,14 +302,20 @@ export function moduleServiceSettings(
  * Runs one business module as its own service: its own database (`<NAME>_DATABASE_URL`, else an embedded PostgreSQL
  * under DATA_DIR/<name>-postgres), its own outbox and inbox there, its HTTP endpoints on `<NAME>_PORT`, and its
  * messages over BullMQ (it consumes the queue `<name>` and sends to PEER_HOSTS, default `monolith`). Needs Redis.
- * Drains on SIGTERM. This is all an apps/<module>-service/src/main.ts has to call.
+ * Drains on SIGTERM. Given a name, the module is found under libs/ as the monolith finds it, so any module runs remote
+ * with apps/module-service (`node dist/apps/module-service/src/main.js <name>`); `options` then sets its default port
+ * and description. This is all an apps/<module>-service/src/main.ts has to call.
  */
-export async function startModuleService(definition: ModuleServiceDefinition): Promise<Running> {
-  const { name } = definition;
-  const [config, settings] = configOrExit((c) => {
-    const own = moduleServiceSettings(name, c, definition.defaultPort);
+export async function startModuleService(
+  nameOrDefinition: string | ModuleServiceDefinition,
+  options: Partial<Omit<ModuleServiceDefinition, 'name'>> = {},
+): Promise<Running> {
+  const { name } = typeof nameOrDefinition === 'string' ? { name: nameOrDefinition } : nameOrDefinition;
+  const [config, settings, definition] = configOrExit((c) => {
+    const def = typeof nameOrDefinition === 'string' ? { ...discoveredService(nameOrDefinition, c), ...options } : nameOrDefinition;
+    const own = moduleServiceSettings(name, c, def.defaultPort);
     assertSafeToServe(c, Boolean(own.databaseUrl)); // its database is <NAME>_DATABASE_URL; DATABASE_URL is the monolith's
-    return [c, own] as const;
+    return [c, own, def] as const;
   });
   const logger = createLogger(config);
   const placement = { host: name, peers: settings.peers };
@@ -348,6 +355,25 @@ export async function startModuleService(definition: ModuleServiceDefinition): P
   });
   drainOnSignals(running, logger);
   return running;
+}
+
+/** Default HTTP port of a module's service when neither the caller nor `<NAME>_PORT` gives one. */
+export const DEFAULT_MODULE_SERVICE_PORT = 3001;
+
+/**
+ * A module found under libs/ (discoverModules), loaded as the monolith would load it (its `configure(config)` when
+ * it exports one). An unknown name is a configuration error naming the modules there are.
+ */
+function discoveredService(name: string, config: AppConfig): ModuleServiceDefinition {
+  const modules = discoverModules();
+  const found = modules.find((m) => m.name === name);
+  if (!found) {
+    throw new ConfigError(
+      `Invalid configuration:\n  '${name}' is not a module under libs/ (known: ${modules.map((m) => m.name).join(', ')}). ` +
+        `Name one of them: node dist/apps/module-service/src/main.js <module>.`,
+    );
+  }
+  return { name, module: found.load(config), defaultPort: DEFAULT_MODULE_SERVICE_PORT };
 }
 
 /** `main()` of a deployable: runs `start`, prints a failure and exits 1. */
