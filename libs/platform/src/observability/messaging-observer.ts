@@ -37,7 +37,10 @@ export class PlatformMessagingObserver implements MessagingObserver {
   published(module: string, envelope: Envelope): TraceContext | undefined {
     this.metrics?.published.inc({ module, type: envelope.type });
     if (!this.tracing || !trace.getSpan(context.active())) return undefined; // no trace to continue: the envelope starts one
-    const span = tracer().startSpan(`publish ${envelope.type}`, { kind: SpanKind.PRODUCER, attributes: messageAttributes(module, envelope) });
+    const span = tracer().startSpan(`publish ${envelope.type}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: messageAttributes(module, envelope),
+    });
     span.end();
     return traceContextOf(span);
   }

@@ -28,7 +28,7 @@ export class PlatformMetrics {
 
   readonly taken = new Counter({
     name: 'messaging_relay_taken_total',
-    help: "Messages a relay took: handed over after their commit (handoff, the hot path) or claimed by the backstop (claim).",
+    help: 'Messages a relay took: handed over after their commit (handoff, the hot path) or claimed by the backstop (claim).',
     labelNames: ['module', 'how'] as const,
     registers: [this.registry],
   });

@@ -53,6 +53,12 @@ export function startTracing(options: TracingOptions = {}, env: NodeJS.ProcessEn
   });
   sdk.start();
   started = sdk;
+  // The instrumentations patch prototypes when these are required next; the platform may have loaded them already
+  // (main imports it first), so require them again now: from here on every server, client and pool is traced.
+  for (const name of ['node:http', 'node:https', ...(instrumentPg ? ['pg', 'pg-pool'] : [])]) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the require itself is what applies the patch
+    require(name);
+  }
   return true;
 }
 
@@ -83,9 +89,11 @@ export function contextFromTraceparent(carrier: TraceContext, base: Context = RO
 export function traceContextOf(span: Span): TraceContext | undefined {
   const carrier: Record<string, string> = {};
   w3c.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, {
-    set: (c, key, value) => void (c[key] = value),
+    set: (c: Record<string, string>, key: string, value: string) => void (c[key] = value),
   });
-  return carrier.traceparent ? { traceparent: carrier.traceparent, ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}) } : undefined;
+  return carrier.traceparent
+    ? { traceparent: carrier.traceparent, ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}) }
+    : undefined;
 }
 
 /** The trace id of the active span, if it is a real one. */
