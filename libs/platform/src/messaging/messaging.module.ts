@@ -228,6 +228,8 @@ export class MessagingModule {
       exports: [
         RELAY_OPTIONS,
         MESSAGING_OBSERVER,
+        MESSAGING_ADMIN_TOKEN,
+        AdminTokenGuard,
         HandlerRegistry,
         MessageCatalog,
         MessagingModules,
