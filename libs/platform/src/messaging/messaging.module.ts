@@ -238,6 +238,7 @@ export class MessagingModule {
         DeadLetters,
         DeliveryGate,
         RelayPresenceHost,
+        ...(bullmq ? [BullMqPeers] : []), // health and metrics read the peers' queues
       ],
     };
   }
