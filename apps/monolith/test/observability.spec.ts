@@ -91,7 +91,10 @@ describe('observability of the monolith (metrics, traces, logs)', () => {
       expect(m.find('db_pool_connections', { module, state: 'waiting' })).toHaveLength(1);
       expect(m.find('db_transaction_duration_seconds_count', { module, kind: 'transaction' })[0]?.value).toBeGreaterThan(0);
     }
-    // timers of the saga wait in orders' outbox as scheduled messages until withdrawn or due
+    // the saga's outcomes: orders finished by status and reason, time to CONFIRMED, compensations running (read at scrape)
+    expect(m.find('orders_finished_total', { status: 'CONFIRMED', reason: '' })[0]?.value).toBeGreaterThanOrEqual(2);
+    expect(m.find('orders_time_to_confirmed_seconds_count', {})[0]?.value).toBeGreaterThanOrEqual(2);
+    expect(m.find('orders_compensations_running', {})[0]?.value).toBe(0);
     expect(m.families).toContain('nodejs_eventloop_lag_seconds');
     expect(m.families).toContain('nodejs_heap_size_used_bytes');
     expect(m.families).toContain('messaging_inbox_duplicates_total');

@@ -3,6 +3,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { OrderRequests } from './application/order-requests';
 import { OrdersHandlers } from './application/orders.handlers';
 import { OrdersService } from './application/orders.service';
+import { SagaMetrics } from './application/saga-metrics';
 import { ORDER_SAGA_POLICY, sagaPolicy } from './application/saga-policy';
 import { OrdersController } from './http/orders.controller';
 import { ordersDatabase } from './persistence';
@@ -37,7 +38,7 @@ const ordersMessages = {
 @Module({
   imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders', ordersMessages)],
   controllers: [OrdersController],
-  providers: [OrdersService, OrderRequests, OrdersHandlers],
+  providers: [OrdersService, OrderRequests, OrdersHandlers, SagaMetrics],
 })
 export class OrdersModule {
   /** OrdersModule with other saga timing (e.g. milliseconds in tests). Import either this or plain `OrdersModule`. */

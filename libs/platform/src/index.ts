@@ -67,7 +67,13 @@ export {
 export { HealthController } from './health/health.controller';
 export { ShutdownState } from './health/shutdown-state';
 export { Observability, type ObservabilityOptions } from './observability/observability';
-export { ModuleMetrics, ObservabilityModule } from './observability/observability.module';
+export {
+  type ModuleCounter,
+  type ModuleGauge,
+  type ModuleHistogram,
+  ModuleMetrics,
+  ObservabilityModule,
+} from './observability/observability.module';
 export { PlatformMetrics, SECONDS_BUCKETS } from './observability/metrics/platform-metrics';
 export type { ScrapeCollector } from './observability/metrics/scrape-collectors';
 export { PlatformMessagingObserver } from './observability/messaging-observer';

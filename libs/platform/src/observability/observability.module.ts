@@ -1,5 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { ModuleDatabases } from '../database/database.module';
+import { SECONDS_BUCKETS } from './metrics/platform-metrics';
 import { ModuleReportController } from './module-report/module-report.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import type { ScrapeCollector } from './metrics/scrape-collectors';
@@ -23,22 +25,53 @@ class DatabaseTimers implements OnApplicationBootstrap {
   }
 }
 
+type Labels = Record<string, string>;
+/** A counter, histogram or gauge of a module; with metrics off, one that records nothing. */
+export interface ModuleCounter {
+  inc(labels?: Labels, by?: number): void;
+}
+export interface ModuleHistogram {
+  observe(labels: Labels, value: number): void;
+}
+export interface ModuleGauge {
+  set(labels: Labels, value: number): void;
+}
+
+const IGNORE = { inc: () => undefined, observe: () => undefined, set: () => undefined };
+
 /**
- * What a business module uses to publish metrics of its own without a metrics library: a gauge read when Prometheus
- * scrapes (from the module's own tables), and the registry-backed counters and histograms of prom-client.
+ * What a business module uses to publish metrics of its own without importing a metrics library: counters and
+ * histograms it records after a commit, gauges it sets when Prometheus scrapes (from its own tables). Names should
+ * start with the module's name (`orders_...`); labels must stay bounded (a status, a reason; never an id).
  */
 @Injectable()
 export class ModuleMetrics {
   constructor(@Inject(Observability) private readonly observability: Observability) {}
 
-  /** The registry to register a module's metrics in, or undefined when metrics are off (then record nothing). */
-  get registry() {
-    return this.observability.metrics?.registry;
+  counter(name: string, help: string, labelNames: readonly string[] = []): ModuleCounter {
+    const registry = this.observability.metrics?.registry;
+    if (!registry) return IGNORE;
+    const counter = new Counter({ name, help, labelNames, registers: [registry] });
+    return { inc: (labels = {}, by = 1) => counter.inc(labels, by) };
   }
 
-  /** Runs `collect` before every scrape (set gauges there); a failure leaves its gauges out of that scrape. */
-  onScrape(collect: ScrapeCollector): void {
-    if (this.observability.metrics) this.observability.collectors.push(collect);
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets = SECONDS_BUCKETS): ModuleHistogram {
+    const registry = this.observability.metrics?.registry;
+    if (!registry) return IGNORE;
+    const histogram = new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+    return { observe: (labels, value) => histogram.observe(labels, value) };
+  }
+
+  /** A gauge whose values `collect` sets before every scrape; a failing collect leaves it out of that scrape. */
+  gauge(name: string, help: string, labelNames: readonly string[], collect: (gauge: ModuleGauge) => Promise<void>): void {
+    const metrics = this.observability.metrics;
+    if (!metrics) return;
+    const gauge = new Gauge({ name, help, labelNames, registers: [metrics.registry] });
+    const collector: ScrapeCollector = async () => {
+      gauge.reset();
+      await collect({ set: (labels, value) => gauge.set(labels, value) });
+    };
+    this.observability.collectors.push(collector);
   }
 }
 
