@@ -43,6 +43,7 @@ export function createPino(options: PinoLoggerOptions): Logger {
   return pino(
     {
       level: options.level ?? 'info',
+      messageKey: 'message', // the key the log's readers (tests, drills, log pipelines) have always had
       redact: { paths: REDACTED_PATHS, censor: '***' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
