@@ -21,6 +21,8 @@ const QuerySchema = z.object({
 @UseGuards(AdminTokenGuard)
 @ApiTags('admin')
 @ApiSecurity(ADMIN_TOKEN_SCHEME)
+@ApiResponse({ status: 401, description: 'No or a wrong ADMIN_TOKEN' })
+@ApiResponse({ status: 403, description: 'No ADMIN_TOKEN is configured: the admin endpoints are disabled' })
 export class ModuleReportController {
   constructor(@Inject(Observability) private readonly observability: Observability) {}
 
@@ -30,6 +32,7 @@ export class ModuleReportController {
   @ApiQuery({ name: 'hopMs', required: false, schema: { type: 'number', minimum: 0 } })
   @ApiQuery({ name: 'hopCpuMs', required: false, schema: { type: 'number', minimum: 0 } })
   @ApiResponse({ status: 200, description: 'The report, over the life of this process' })
+  @ApiResponse({ status: 400, description: 'A query parameter is invalid (the problem names it)' })
   async report(@Query() query: Record<string, unknown>): Promise<ModuleReport> {
     const parsed = QuerySchema.safeParse(query);
     if (!parsed.success) {
