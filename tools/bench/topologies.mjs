@@ -46,9 +46,10 @@ function parseArgs(argv) {
     .option('--warmup <s>', 'warm-up at the same rate, not recorded (longer than SAGA_STEP_TIMEOUT_MS, see docs)', positive('warmup'), 10)
     .option(
       '--topology <list>',
-      'a comma list of monolith, extracted, extracted-everysec, dbos; both: monolith,extracted',
+      'a comma list of monolith, monolith-uninstrumented (observability off), extracted, extracted-everysec, dbos; both: monolith,extracted',
       'monolith,extracted,dbos',
     )
+    .option('--topologies <list>', 'the same as --topology')
     .option('--no-floor', 'skip the floor (then --rate defaults to 50)')
     .option('--floor-seconds <s>', 'measured seconds of the floor', positive('floor-seconds'), 20)
     .option('--floor-clients <n>', "the floor's connections, each in a closed loop", positive('floor-clients', true), 16)
@@ -78,6 +79,7 @@ function parseArgs(argv) {
     )
     .parse(argv);
   const o = program.opts();
+  if (o.topologies) o.topology = o.topologies;
   const list = o.topology === 'both' ? ['monolith', 'extracted'] : o.topology.split(',').map((s) => s.trim());
   for (const t of list) if (!TOPOLOGIES[t]) program.error(`unknown topology '${t}': use ${Object.keys(TOPOLOGIES).join(', ')} or both`);
   const rates =

@@ -5,6 +5,7 @@ import { OrdersHandlers } from './application/orders.handlers';
 import { OrdersService } from './application/orders.service';
 import { ORDER_SAGA_POLICY, type SagaPolicyOptions, sagaPolicy } from './application/saga-policy';
 import { OrdersAdminController } from './http/orders-admin.controller';
+import { SagaMetrics } from './application/saga-metrics';
 import { OrdersController } from './http/orders.controller';
 import { ordersDatabase } from './persistence';
 import { CapturePayment, RefundPayment } from '@app/billing/contracts';
@@ -37,7 +38,7 @@ const ordersMessages = {
 @Module({
   imports: [DatabaseModule.forModule(ordersDatabase), MessagingModule.forModule('orders', ordersMessages)],
   controllers: [OrdersController, OrdersAdminController],
-  providers: [OrdersService, OrderRequests, OrdersHandlers],
+  providers: [OrdersService, OrderRequests, OrdersHandlers, SagaMetrics],
 })
 export class OrdersModule {
   /** OrdersModule with other saga timing (e.g. milliseconds in tests). Import either this or plain `OrdersModule`. */

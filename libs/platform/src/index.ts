@@ -13,6 +13,7 @@ export {
   assertSafeToServe,
   authModeOf,
   loadConfig,
+  logFormatOf,
 } from './config/app-config';
 export { loadEnvFileIfPresent } from './config/env-file';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDb, ModuleDatabases, moduleDbToken } from './database/database.module';
@@ -67,6 +68,38 @@ export {
   runIdempotent,
 } from './idempotency/idempotency';
 export { HealthController } from './health/health.controller';
+export { ShutdownState } from './health/shutdown-state';
+export { Observability, type ObservabilityOptions } from './observability/observability';
+export {
+  type ModuleCounter,
+  type ModuleGauge,
+  type ModuleHistogram,
+  ModuleMetrics,
+  ObservabilityModule,
+} from './observability/observability.module';
+export { PlatformMetrics, SECONDS_BUCKETS } from './observability/metrics/platform-metrics';
+export type { ScrapeCollector } from './observability/metrics/scrape-collectors';
+export { PlatformMessagingObserver } from './observability/messaging-observer';
+export { type LogContext, currentLogContext, withLogContext } from './observability/logging/log-context';
+export { type PinoLoggerOptions, PinoNestLogger, createPino } from './observability/logging/pino-logger';
+export { scrubSecrets } from './observability/logging/redaction';
+export { requestIdOf } from './observability/logging/request-context';
+export {
+  type TracingOptions,
+  activeTraceId,
+  exporterConfigured,
+  startTracing,
+  stopTracing,
+  tracingStarted,
+} from './observability/tracing/tracing';
+export {
+  type ModuleReport,
+  type ModuleReportOptions,
+  type ModuleReportRow,
+  type Sample,
+  moduleReport,
+  parsePrometheusText,
+} from './observability/module-report/module-report';
 export { PlatformModule, type PlatformOptions } from './platform.module';
 export {
   type HostPlacement,

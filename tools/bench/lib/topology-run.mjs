@@ -19,6 +19,13 @@ import {
 
 export const TOPOLOGIES = {
   monolith: { label: 'monolith', remote: false, dash: null },
+  // The same monolith with its observability off (no /metrics, no spans, no per-request log line): what it costs
+  'monolith-uninstrumented': {
+    label: 'monolith (uninstrumented)',
+    remote: false,
+    dash: '1 3',
+    env: { METRICS_ENABLED: 'false', OTEL_SDK_DISABLED: 'true', LOG_REQUESTS: 'false' },
+  },
   extracted: { label: 'extracted', remote: true, redisFsync: 'always', dash: '8 4' },
   'extracted-everysec': { label: 'extracted (Redis fsync everysec)', remote: true, redisFsync: 'everysec', dash: '2 3' },
   dbos: dbosTopology, // peer (issue 9), tools/bench/peers/dbos: app(ctx) → the process to start instead of the monolith; pending(admin)
@@ -115,6 +122,7 @@ export async function runTopology(name, rate, opts, ctx) {
         PORT: String(port),
         DATA_DIR: path.join(ctx.logDir, `${name}-monolith-data`),
         ...(topology.remote ? { REMOTE_MODULES: 'billing', REDIS_URL: redis.url } : {}),
+        ...topology.env,
         ...app.env,
         ...opts.appEnv,
       }),

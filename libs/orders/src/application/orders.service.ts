@@ -8,6 +8,7 @@ import { UnknownOrder } from '../domain/errors';
 import type { Attention, HistoryEntry, NewOrder, Order, OrderStatus, SagaCommandName } from '../domain/order';
 import * as saga from '../domain/saga';
 import { type HistoryRow, type OrderRow, OrdersSql as Sql, toOrder, type UndeliveredRow } from '../persistence';
+import { SagaMetrics } from './saga-metrics';
 import { type OutgoingMessage, messagesOf } from './messages';
 import { awaitedMessageIds, orderView, type OrderView } from './order-view';
 
@@ -49,6 +50,7 @@ export class OrdersService {
   constructor(
     @InjectModuleDb('orders') private readonly db: ModuleDb,
     @Optional() @Inject(ORDER_SAGA_POLICY) policy?: saga.SagaPolicy,
+    @Optional() private readonly sagaMetrics?: SagaMetrics,
   ) {
     this.policy = policy ?? sagaPolicy();
   }
@@ -145,6 +147,7 @@ export class OrdersService {
     const o = decision.order;
     tx.execute(Sql.updateOrder, [orderId, o.status, o.reason, o.totalCents, JSON.stringify(o.lines), JSON.stringify(o.saga)]);
     appendHistory(tx, orderId, decision.history);
+    if (o.status !== row.status) tx.afterCommit(() => this.sagaMetrics?.stepped(row.status, o));
     return { order: o, changed: true, messages: messagesOf(decision) };
   }
 

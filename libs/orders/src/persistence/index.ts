@@ -1,7 +1,7 @@
 import { idempotencyKeysMigrations, messagingMigrations, migrationsIn } from '@app/platform';
 import path from 'node:path';
 
-export { type HistoryRow, type OrderRow, OrdersSql, toOrder } from './orders.sql';
+export { type HistoryRow, type OrderRow, OrdersSql, toOrder, type UndeliveredRow } from './orders.sql';
 
 /**
  * Orders' schema, roles and tables. Its migrations: every file in migrations/ (`npm run migration:create --

@@ -88,7 +88,24 @@ export const AppConfigSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('monolith-first'),
   /** Clock skew allowed when checking `exp` and `nbf`. */
   AUTH_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(5),
-  LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  /** `json`: one JSON object per line; `pretty`: readable lines (pino-pretty, installed in development). Default: json in production, else pretty. */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  /** Lowest level logged. */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  /** One line per HTTP request (method, route, status, duration, request id). The request id is on every line either way. */
+  LOG_REQUESTS: z.stringbool({ error: 'must be true or false' }).default(true),
+  /** `GET /metrics` in Prometheus' text format. */
+  METRICS_ENABLED: z.stringbool({ error: 'must be true or false' }).default(true),
+  /** When set, `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (configure the scraper with it). Unset: public. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * OpenTelemetry, read by the SDK itself (started before Nest): OTEL_SDK_DISABLED=true turns tracing off; spans are
+   * exported only with OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT; OTEL_SERVICE_NAME names the process.
+   */
+  OTEL_SDK_DISABLED: z.stringbool({ error: 'must be true or false' }).default(false),
+  /** Database spans (pg instrumentation): one per statement, so off by default. */
+  OTEL_INSTRUMENT_PG: z.stringbool({ error: 'must be true or false' }).default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL, e.g. http://jaeger:4318' }).optional(),
   /** How long a relay owns the outbox messages it claimed; after a crash, others take them over once it runs out. */
   RELAY_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** The relay's backstop poll (LISTEN/NOTIFY wakes it at once after a commit). */
@@ -157,6 +174,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the environment variables above and start again.`);
   }
   return result.data;
+}
+
+/** LOG_FORMAT as it applies: the explicit value, else `json` in production and `pretty` elsewhere. */
+export function logFormatOf(config: Pick<AppConfig, 'LOG_FORMAT' | 'NODE_ENV'>): 'pretty' | 'json' {
+  return config.LOG_FORMAT ?? (config.NODE_ENV === 'production' ? 'json' : 'pretty');
 }
 
 /** AUTH_MODE as it applies: the explicit value, else `jwt` in production and `off` elsewhere. */

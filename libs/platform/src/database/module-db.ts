@@ -73,6 +73,12 @@ export class ModuleDb {
     readonly pool: Pool,
   ) {}
 
+  /**
+   * Told how long each unit of work held a connection (seconds; from checkout to release), when set: the platform's
+   * metrics (db_transaction_duration_seconds). Unset, nothing is measured.
+   */
+  observeWork?: (kind: 'query' | 'bookkeeping' | 'transaction', seconds: number) => void;
+
   /** Registers a source of riding statements (see RidingStatement); returns a function that removes it. */
   rideAlong(take: () => RidingStatement | undefined): () => void {
     this.riders.add(take);
@@ -86,7 +92,14 @@ export class ModuleDb {
 
   /** One statement on its own (autocommit). */
   async query<R extends QueryResultRow = QueryResultRow>(sql: Sql, values: readonly unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>(config(sql, values))).rows;
+    const observe = this.observeWork;
+    if (!observe) return (await this.pool.query<R>(config(sql, values))).rows;
+    const started = performance.now();
+    try {
+      return (await this.pool.query<R>(config(sql, values))).rows;
+    } finally {
+      observe('query', (performance.now() - started) / 1000);
+    }
   }
 
   /**
@@ -96,6 +109,7 @@ export class ModuleDb {
    */
   async bookkeeping<R extends QueryResultRow = QueryResultRow>(sql: Sql, values: readonly unknown[] = []): Promise<R[]> {
     const client = await this.pool.connect();
+    const started = this.observeWork ? performance.now() : 0;
     let broken: Error | undefined;
     const lost = (error: Error) => void (broken ??= error);
     client.on('error', lost);
@@ -117,6 +131,7 @@ export class ModuleDb {
     } finally {
       client.off('error', lost);
       client.release(broken);
+      this.observeWork?.('bookkeeping', (performance.now() - started) / 1000);
     }
   }
 
@@ -126,6 +141,7 @@ export class ModuleDb {
    */
   async transaction<T>(work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const client = await this.pool.connect();
+    const started = this.observeWork ? performance.now() : 0;
     const tx = new Tx(this.module, client, options.readOnlySnapshot ? [] : [...this.riders]);
     let broken: Error | undefined;
     // A connection that dies while checked out (server restart, idle-in-transaction timeout) reports here, not to the
@@ -145,6 +161,7 @@ export class ModuleDb {
     } finally {
       client.off('error', lost);
       client.release(broken);
+      this.observeWork?.('transaction', (performance.now() - started) / 1000);
     }
   }
 }

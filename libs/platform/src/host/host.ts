@@ -1,24 +1,20 @@
-import {
-  ConsoleLogger,
-  type DynamicModule,
-  type INestApplication,
-  Logger,
-  type LoggerService,
-  Module,
-  type ModuleMetadata,
-} from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Logger, type LoggerService, Module, type ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { type AppConfig, AppConfigSchema, ConfigError, assertSafeToServe, authModeOf, loadConfig } from '../config/app-config';
+import { type AppConfig, AppConfigSchema, ConfigError, assertSafeToServe, authModeOf, loadConfig, logFormatOf } from '../config/app-config';
 import { type DatabaseServer, startDatabaseServer } from '../database/database-server';
 import { configureHttp } from '../http/configure-http';
 import { openApiDocument } from '../http/openapi';
 import { type BullMqMessagingOptions, connectBullMq } from '../messaging/transports/bullmq/bullmq-messaging';
 import { assertRedisReachable } from '../messaging/transports/bullmq/redis';
+import { ShutdownState } from '../health/shutdown-state';
+import { createPino, PinoNestLogger } from '../observability/logging/pino-logger';
+import { startTracing, stopTracing } from '../observability/tracing/tracing';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
 import { discoverModules } from './module-discovery';
+import type { Logger as Pino } from 'pino';
 
 /**
  * What every deployable shares: configuration, logging, start-up, the BullMQ switch and the drain on SIGTERM.
@@ -32,12 +28,16 @@ export interface Running {
   config: AppConfig;
 }
 
-/** The process's logger. Also made Nest's static logger, so what logs before the app exists (start-up waits, the embedded PostgreSQL) keeps LOG_FORMAT. */
-export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT'>): LoggerService {
-  const logger = new ConsoleLogger({
-    json: config.LOG_FORMAT === 'json',
-    colors: config.LOG_FORMAT !== 'json' && Boolean(process.stdout.isTTY),
-  });
+let processPino: Pino | undefined;
+
+/**
+ * The process's logger: pino (JSON lines, or pino-pretty in development), secrets redacted, each line with the
+ * request id, correlation id and trace id of what it was written for. Also made Nest's static logger, so what logs
+ * before the app exists (start-up waits, the embedded PostgreSQL) has the same format.
+ */
+export function createLogger(config: Pick<AppConfig, 'LOG_FORMAT' | 'NODE_ENV'> & Partial<Pick<AppConfig, 'LOG_LEVEL'>>): LoggerService {
+  processPino = createPino({ format: logFormatOf(config), level: config.LOG_LEVEL });
+  const logger = new PinoNestLogger(processPino);
   Logger.overrideLogger(logger);
   return logger;
 }
@@ -90,6 +90,11 @@ export function platformOptions(config: AppConfig, database: DatabaseServer, pla
           clockToleranceS: config.AUTH_CLOCK_TOLERANCE_S,
         };
   return {
+    observability: {
+      metrics: { enabled: config.METRICS_ENABLED, token: config.METRICS_TOKEN },
+      logRequests: config.LOG_REQUESTS,
+      logger: processPino,
+    },
     database: {
       url: database.url,
       adminUrl: database.adminUrl,
@@ -211,6 +216,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
     }
     stopping = true;
     logger.log(`${signal} received: draining`, 'Shutdown');
+    running.app.get(ShutdownState, { strict: false }).beginDrain(); // readiness answers 503 from now on
     const timer = setTimeout(() => {
       logger.error(
         `Drain took longer than ${running.config.SHUTDOWN_TIMEOUT_MS} ms: exiting. Unfinished work is retried after restart.`,
@@ -226,6 +232,7 @@ export function drainOnSignals(running: Running, logger: LoggerService): void {
       server.closeIdleConnections?.(); // keep-alive sockets would otherwise hold close() open
       await running.app.close();
       await running.database.stop();
+      await stopTracing().catch(() => undefined); // exports the spans still buffered
       logger.log('Stopped cleanly', 'Shutdown');
       process.exit(0);
     } catch (error) {
@@ -376,8 +383,12 @@ function discoveredService(name: string, config: AppConfig): ModuleServiceDefini
   return { name, module: found.load(config), defaultPort: DEFAULT_MODULE_SERVICE_PORT };
 }
 
-/** `main()` of a deployable: runs `start`, prints a failure and exits 1. */
+/**
+ * `main()` of a deployable: starts OpenTelemetry (OTEL_* variables; before Nest, so requests and, with
+ * OTEL_INSTRUMENT_PG=true, statements are traced), runs `start`, prints a failure and exits 1.
+ */
 export function runMain(start: () => Promise<unknown>): void {
+  startTracing();
   start().catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);

@@ -75,6 +75,7 @@ export const ProblemSchema = z
       .array(z.object({ in: z.enum(['body', 'path', 'header', 'query']), field: z.string().optional(), message: z.string() }))
       .optional()
       .describe('Validation failures, one per bad field'),
+    requestId: z.string().optional().describe("The request's id (X-Request-Id): quote it when reporting a problem, it finds the logs"),
   })
   .describe('RFC 9457 problem details');
 
@@ -83,7 +84,7 @@ const TAGS: Record<string, string> = {
   inventory: 'The catalogue, stock levels and the reservations of orders.',
   billing: 'Customer accounts on a double-entry ledger, and the payment of orders.',
   health: 'Liveness and readiness, for load balancers and orchestrators.',
-  admin: 'Operators: dead letters and outbox statistics of the messaging (ADMIN_TOKEN).',
+  admin: 'Operators: dead letters and outbox statistics of the messaging, the module report (ADMIN_TOKEN).',
 };
 
 /**

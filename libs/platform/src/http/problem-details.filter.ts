@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { requestIdOf } from '../observability/logging/request-context';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, bearerChallenge } from './problem';
 
 const STATUS_SLUGS: Record<number, string> = {
@@ -26,7 +27,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
-    const body = this.toProblem(exception, req);
+    const requestId = requestIdOf(req);
+    // the request id lets a caller's report be found in the logs
+    const body = { ...this.toProblem(exception, req), ...(requestId ? { requestId } : {}) };
     if (body.status >= 500)
       this.logger.error(`${req.method} ${req.originalUrl} failed`, exception instanceof Error ? exception.stack : String(exception));
     if (res.headersSent) return;

@@ -48,6 +48,14 @@ export { type DeliveryOutcome, MessageDispatcher } from './core/dispatcher';
 export { type Envelope, type EnvelopeOptions, EnvelopeSchema, childTraceparent, createEnvelope } from './core/envelope';
 export { newId, randomHex } from './core/ids';
 export {
+  type DeliveryResult,
+  type HandlingResult,
+  type MessagingObserver,
+  NO_MESSAGING_OBSERVER,
+  type RecordedOutcome,
+  type TraceContext,
+} from './core/observer';
+export {
   InvalidMessageError,
   NonRetryableError,
   OutboxRequiresTransactionError,
@@ -105,6 +113,7 @@ export { InProcessTransport } from './transports/in-process';
 export { MESSAGE_TRANSPORT, type MessageTransport } from './transports/transport';
 export * from './transports/bullmq';
 export {
+  MESSAGING_OBSERVER,
   MessageHandlerExplorer,
   MessagingModule,
   MessagingModuleHost,

@@ -17,6 +17,7 @@ import type { MessageContract } from './core/contract';
 import { DeliveryGate } from './core/delivery-gate';
 import { MessageDispatcher } from './core/dispatcher';
 import { HandlerRegistry, subscriptionsOf } from './core/handlers';
+import { type MessagingObserver, NO_MESSAGING_OBSERVER } from './core/observer';
 import { Outbox, assertModuleName, outboxToken } from './core/outbox';
 import { RelayPresence } from './core/presence';
 import { OutboxRelay } from './core/relay';
@@ -45,7 +46,12 @@ export interface MessagingOptions {
   adminToken?: string;
   /** FAULT_INJECTION: `crash` adds a consumer that kills the process on one message type (failure drills only). */
   faultInjection?: FaultInjectionMode;
+  /** Metrics and traces of the outbox, relays, dispatcher and BullMQ worker (the platform's observability). Default: none. */
+  observer?: MessagingObserver;
 }
+
+/** Injection token of the process's MessagingObserver. */
+export const MESSAGING_OBSERVER = Symbol('MESSAGING_OBSERVER');
 
 /** Injection token of the resolved relay options. */
 export const RELAY_OPTIONS = Symbol('RELAY_OPTIONS');
@@ -142,6 +148,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly modules: MessagingModules,
     private readonly gate: DeliveryGate,
     private readonly presence: RelayPresenceHost,
+    private readonly observer: MessagingObserver,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -155,6 +162,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnModuleDestroy 
       gate: this.gate,
       presence: this.presence.presence,
       options: this.options,
+      observer: this.observer,
     });
     await this.relay.start();
   }
@@ -176,6 +184,7 @@ export class MessagingModule {
   static forRoot(options: MessagingOptions = {}): DynamicModule {
     const relayOptions = resolveRelayOptions(options.relay);
     const bullmq = options.bullmq;
+    const observer = options.observer ?? NO_MESSAGING_OBSERVER;
     return {
       module: MessagingModule,
       global: true,
@@ -183,6 +192,7 @@ export class MessagingModule {
       controllers: [MessagingAdminController, ...(options.faultInjection === 'crash' ? [FaultInjectionController] : [])],
       providers: [
         { provide: RELAY_OPTIONS, useValue: relayOptions },
+        { provide: MESSAGING_OBSERVER, useValue: observer },
         { provide: MESSAGING_ADMIN_TOKEN, useValue: options.adminToken },
         { provide: HandlerRegistry, useValue: new HandlerRegistry() },
         { provide: MessageCatalog, useValue: new MessageCatalog() },
@@ -197,6 +207,8 @@ export class MessagingModule {
               registry,
               (module) => moduleDbOf(moduleRef, module),
               (module) => outboxOf(moduleRef, module),
+              undefined,
+              observer,
             ),
         },
         bullmq
@@ -216,7 +228,7 @@ export class MessagingModule {
               inject: [MessageDispatcher],
               useFactory: (dispatcher: MessageDispatcher) => options.transport?.(dispatcher) ?? new InProcessTransport(dispatcher),
             },
-        ...(bullmq ? bullMqProviders(bullmq, relayOptions) : []),
+        ...(bullmq ? bullMqProviders(bullmq, relayOptions, observer) : []),
         { provide: DeadLetters, inject: [MessagingModules], useFactory: (modules: MessagingModules) => new DeadLetters(modules) },
         ...(options.faultInjection === 'crash' ? [{ provide: FaultInjection, useValue: new FaultInjection() }] : []),
         MessageHandlerExplorer,
@@ -224,6 +236,9 @@ export class MessagingModule {
       ],
       exports: [
         RELAY_OPTIONS,
+        MESSAGING_OBSERVER,
+        MESSAGING_ADMIN_TOKEN,
+        AdminTokenGuard,
         HandlerRegistry,
         MessageCatalog,
         MessagingModules,
@@ -232,6 +247,7 @@ export class MessagingModule {
         DeadLetters,
         DeliveryGate,
         RelayPresenceHost,
+        ...(bullmq ? [BullMqPeers] : []), // health and metrics read the peers' queues
       ],
     };
   }
@@ -251,16 +267,25 @@ export class MessagingModule {
       providers: [
         {
           provide: outboxToken(module),
-          inject: [MessageCatalog],
-          useFactory: (catalog: MessageCatalog) => {
+          inject: [MessageCatalog, MESSAGING_OBSERVER],
+          useFactory: (catalog: MessageCatalog, observer: MessagingObserver) => {
             catalog.declare(module, declarations.publishes ?? []);
             if (declarations.consumes) catalog.declareConsumes(module, declarations.consumes);
-            return new Outbox(module, catalog);
+            return new Outbox(module, catalog, observer);
           },
         },
         {
           provide: relayToken(module),
-          inject: [ModuleRef, outboxToken(module), MESSAGE_TRANSPORT, RELAY_OPTIONS, MessagingModules, DeliveryGate, RelayPresenceHost],
+          inject: [
+            ModuleRef,
+            outboxToken(module),
+            MESSAGE_TRANSPORT,
+            RELAY_OPTIONS,
+            MessagingModules,
+            DeliveryGate,
+            RelayPresenceHost,
+            MESSAGING_OBSERVER,
+          ],
           useFactory: (
             moduleRef: ModuleRef,
             outbox: Outbox,
@@ -269,7 +294,8 @@ export class MessagingModule {
             modules: MessagingModules,
             gate: DeliveryGate,
             presence: RelayPresenceHost,
-          ) => new OutboxRelayHost(module, moduleRef, outbox, transport, options, modules, gate, presence),
+            observer: MessagingObserver,
+          ) => new OutboxRelayHost(module, moduleRef, outbox, transport, options, modules, gate, presence, observer),
         },
       ],
       exports: [outboxToken(module), relayToken(module)],

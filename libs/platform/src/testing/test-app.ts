@@ -1,4 +1,4 @@
-import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureHttp } from '../http/configure-http';
 import { PlatformModule, type PlatformOptions } from '../platform.module';
@@ -15,6 +15,10 @@ export interface TestAppOptions {
   auth?: PlatformOptions['auth'];
   /** Runs before init(), as a host does before it serves: e.g. serveOpenApi(app, ...). */
   beforeInit?: (app: INestApplication) => void;
+  /** Metrics, tracing and request logs (default: metrics on, no request log lines, tracing if started). */
+  observability?: PlatformOptions['observability'];
+  /** Nest's logger (default: its console logger, errors and warnings only). */
+  logger?: LoggerService;
 }
 
 /** The admin token of test apps (send it as `Authorization: Bearer ...` to the admin endpoints). Public, like every test value. */
@@ -36,12 +40,12 @@ export async function createTestApp(
   messaging: PlatformOptions['messaging'] = FAST_MESSAGING,
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const { auth } = options;
+  const { auth, observability = { logRequests: false } } = options;
   const database = db ?? (await createTestDatabase());
   const moduleRef = await Test.createTestingModule({
-    imports: [PlatformModule.forRoot({ database: database.settings, messaging, auth }), ...imports],
+    imports: [PlatformModule.forRoot({ database: database.settings, messaging, auth, observability }), ...imports],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication({ logger: options.logger ?? ['error', 'warn'] });
   configureHttp(app);
   options.beforeInit?.(app);
   try {

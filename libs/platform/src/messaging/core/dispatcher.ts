@@ -4,6 +4,7 @@ import { parsePayload } from './contract';
 import { type Envelope, EnvelopeSchema } from './envelope';
 import { NonRetryableError } from './errors';
 import type { HandlerRegistry, MessageContext, Subscription } from './handlers';
+import { type HandlingResult, type MessagingObserver, NO_MESSAGING_OBSERVER } from './observer';
 import { type Outbox, bindOutbox } from './outbox';
 
 export type DeliveryOutcome = { consumer: string; messageId: string; outcome: 'applied' | 'duplicate' };
@@ -30,6 +31,7 @@ export class MessageDispatcher {
     /** The outbox of a consumer module (its handlers publish through it). */
     private readonly outboxOf: (module: string) => Outbox,
     private readonly logger: LoggerService = new Logger('MessageDispatcher'),
+    private readonly observer: MessagingObserver = NO_MESSAGING_OBSERVER,
   ) {}
 
   /** Whether any local handler takes `type`. */
@@ -55,6 +57,20 @@ export class MessageDispatcher {
     const { consumer, module } = subscription;
     const payload = parsePayload(subscription.contract, envelope.payload, 'receive');
     const outbox = this.outboxOf(module);
+    const outcome = await this.observer.handle(module, consumer, envelope, () =>
+      this.applyInTransaction(subscription, envelope, payload, outbox),
+    );
+    return { consumer, messageId: envelope.id, outcome };
+  }
+
+  /** The consumer's inbox transaction: the inbox row, the handler's reads and writes, its publications. */
+  private async applyInTransaction(
+    subscription: Subscription,
+    envelope: Envelope,
+    payload: unknown,
+    outbox: Outbox,
+  ): Promise<HandlingResult> {
+    const { consumer, module } = subscription;
     try {
       await this.dbOf(module).transaction(async (tx) => {
         const fresh = tx.query(this.inboxInsert(module), [consumer, envelope.id]).then((rows) => {
@@ -65,11 +81,11 @@ export class MessageDispatcher {
         await subscription.handle(payload, ctx);
         await fresh; // a handler that only writes learns here that it was a duplicate
       });
-      return { consumer, messageId: envelope.id, outcome: 'applied' };
+      return 'applied';
     } catch (error) {
       if (!(error instanceof DuplicateDelivery)) throw error;
       if (subscription.onDuplicate === 'rerun') await this.rerun(subscription, envelope, payload);
-      return { consumer, messageId: envelope.id, outcome: 'duplicate' };
+      return 'duplicate';
     }
   }
 

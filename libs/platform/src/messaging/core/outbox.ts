@@ -4,6 +4,7 @@ import type { MessageCatalog } from '../catalogue/catalog';
 import { type MessageContract, type PayloadInput, type PayloadOf, parsePayload } from './contract';
 import { type Envelope, type EnvelopeOptions, createEnvelope } from './envelope';
 import { OutboxRequiresTransactionError } from './errors';
+import { type MessagingObserver, NO_MESSAGING_OBSERVER } from './observer';
 
 export interface OutboxAddOptions extends EnvelopeOptions {
   /**
@@ -72,6 +73,7 @@ export class Outbox {
   constructor(
     readonly module: string,
     private readonly catalog?: MessageCatalog,
+    private readonly observer: MessagingObserver = NO_MESSAGING_OBSERVER,
   ) {
     assertModuleName(module);
     const table = `"${module}".outbox`;
@@ -135,6 +137,13 @@ export class Outbox {
     }
     const parsed = parsePayload(contract, payload, 'publish');
     const envelope = createEnvelope(this.module, contract.type, parsed, options);
+    const traced = this.observer.published(this.module, envelope);
+    if (traced) {
+      // a real span of the active trace (the request's, or the handler's that publishes it) instead of a child id
+      envelope.traceparent = traced.traceparent;
+      if (traced.tracestate) envelope.tracestate = traced.tracestate;
+      else delete envelope.tracestate;
+    }
     const pending = this.pendingOf(tx);
     if (options.startsAfter !== undefined) {
       if (!pending.some((p) => p.envelope.id === options.startsAfter))

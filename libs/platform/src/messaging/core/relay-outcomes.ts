@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { ModuleDb, RidingStatement } from '../../database/module-db';
 import type { Envelope } from './envelope';
 import { describeError, isNonRetryable } from './errors';
+import type { MessagingObserver } from './observer';
 import { type RelayOptions, retryDelayMs } from './relay-options';
 import type { RelayStatements } from './relay-sql';
 
@@ -28,6 +29,7 @@ export interface OutcomeHost {
   readonly db: ModuleDb;
   readonly sql: RelayStatements;
   readonly logger: LoggerService;
+  readonly observer: MessagingObserver;
   /** Whether the relay still runs (a failed deletion is tried again only then). */
   readonly running: boolean;
   /** Wake the backstop when a timer falls due, or at once. */
@@ -138,6 +140,7 @@ export class RelayOutcomes {
     } catch (recordError) {
       return this.forget(message, recordError);
     }
+    this.host.observer.recorded(this.host.module, message.envelope.type, 'retry');
     this.host.logger.warn(
       `Delivering ${what} failed (attempt ${attempt} of ${this.host.options.retry.maxAttempts}); retrying in ${delay} ms: ${reason}`,
     );
@@ -155,6 +158,7 @@ export class RelayOutcomes {
     }
     if (rows[0]?.next_timer instanceof Date) this.host.wakeAt(rows[0].next_timer.getTime());
     if (rows[0]?.n > 0) {
+      this.host.observer.recorded(this.host.module, message.envelope.type, 'dead_letter');
       this.host.logger.warn(
         `Dead-lettered ${message.envelope.type} ${message.envelope.id} (key ${message.envelope.key}) after ${why}: ${reason} ` +
           `Inspect it with 'messages dead-letters show ${this.host.module} ${message.envelope.id}', fix the cause, then requeue or purge it.`,
@@ -178,6 +182,7 @@ export class RelayOutcomes {
     } catch (recordError) {
       return this.forget(message, recordError);
     }
+    this.host.observer.recorded(this.host.module, message.envelope.type, 'postponed');
     this.warnOnce(
       'unavailable',
       `Could not deliver ${message.envelope.type} (${reason}); messages of ${this.host.module} wait in the outbox and go again in about ${delay} ms (no attempt is counted).`,

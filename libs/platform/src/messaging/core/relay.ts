@@ -4,6 +4,7 @@ import type { MessageTransport } from '../transports/transport';
 import type { DeliveryGate } from './delivery-gate';
 import type { Envelope } from './envelope';
 import { describeError, isDatabaseUnavailable, isTransportUnavailable } from './errors';
+import { type MessagingObserver, NO_MESSAGING_OBSERVER } from './observer';
 import { type HandedOff, type Outbox, type OutboxCourier, assertModuleName } from './outbox';
 import type { RelayPresence } from './presence';
 import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './relay-options';
@@ -19,6 +20,8 @@ export interface OutboxRelayDeps {
   presence: RelayPresence;
   options?: RelayOptionsInput;
   logger?: LoggerService;
+  /** Metrics and traces of the relay's work (default: none). */
+  observer?: MessagingObserver;
 }
 
 /**
@@ -44,6 +47,7 @@ export class OutboxRelay implements OutboxCourier {
   readonly options: RelayOptions;
   private readonly logger: LoggerService;
   private readonly sql: RelayStatements;
+  private readonly observer: MessagingObserver;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   /** key → its line; the head is being delivered. */
@@ -71,6 +75,7 @@ export class OutboxRelay implements OutboxCourier {
     this.options = resolveRelayOptions(deps.options);
     this.logger = deps.logger ?? new Logger(`OutboxRelay:${deps.module}`);
     this.sql = relayStatements(deps.module);
+    this.observer = deps.observer ?? NO_MESSAGING_OBSERVER;
     this.warnOnce = throttledWarnings(this.logger);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the outcomes read the relay's live state
     const relay = this;
@@ -80,6 +85,7 @@ export class OutboxRelay implements OutboxCourier {
       db: deps.db,
       sql: this.sql,
       logger: this.logger,
+      observer: this.observer,
       get owner() {
         return relay.owner;
       },
@@ -157,6 +163,7 @@ export class OutboxRelay implements OutboxCourier {
   /** The fast path: messages committed a moment ago, leased to us in their insert. */
   handOff(messages: HandedOff[]): void {
     if (this.state !== 'running') return; // still leased to us: released by stop()
+    this.observer.taken(this.module, 'handoff', messages.length);
     const now = Date.now();
     const release: string[] = [];
     for (const m of messages) {
@@ -255,12 +262,18 @@ export class OutboxRelay implements OutboxCourier {
 
   private async deliver(message: Held): Promise<Outcome> {
     if (!this.active) return 'stopped';
+    const done = this.observer.delivering(this.module, message.envelope);
     try {
       await this.deps.transport.deliver(message.envelope);
     } catch (error) {
-      if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) return this.outcomes.postpone(message, error);
+      if (isTransportUnavailable(error) || isDatabaseUnavailable(error)) {
+        done('unavailable');
+        return this.outcomes.postpone(message, error);
+      }
+      done('failed');
       return this.outcomes.failed(message, error);
     }
+    done('delivered');
     this.outcomes.delivered(message);
     const hold = this.holds.get(message.envelope.key);
     if (hold !== undefined) this.holds.delete(message.envelope.key);
@@ -306,6 +319,7 @@ export class OutboxRelay implements OutboxCourier {
       await this.outcomes.release(claimed.map((r) => r.seq!));
       return { claimed: 0, promoted: 0 };
     }
+    if (claimed.length > 0) this.observer.taken(this.module, 'claim', claimed.length);
     for (const r of claimed) {
       this.holds.delete(r.key);
       this.enqueue({ seq: r.seq!, envelope: r.envelope, awaited: true, attempts: r.attempts, claims: r.claims, soloRuns: r.solo_runs });

@@ -4,6 +4,7 @@ import { MessageDispatcher } from '../../core/dispatcher';
 import { EnvelopeSchema } from '../../core/envelope';
 import { isNonRetryable } from '../../core/errors';
 import { HandlerRegistry } from '../../core/handlers';
+import type { MessagingObserver } from '../../core/observer';
 import type { RelayOptions } from '../../core/relay-options';
 import { DeadLetters, MessagingModules } from '../../operations/dead-letters';
 import { BullMqClient, type BullMqJobPolicy } from './bullmq-client';
@@ -101,7 +102,7 @@ export function consumerDeadLetters(registry: HandlerRegistry, modules: Messagin
 }
 
 /** The providers MessagingModule.forRoot adds for BullMQ: the peers' clients and this host's transport strategy. */
-export function bullMqProviders(options: BullMqMessagingOptions, relay: RelayOptions): Provider[] {
+export function bullMqProviders(options: BullMqMessagingOptions, relay: RelayOptions, observer?: MessagingObserver): Provider[] {
   return [
     { provide: BullMqPeers, useFactory: () => new BullMqPeers(options, relay) },
     {
@@ -127,6 +128,7 @@ export function bullMqProviders(options: BullMqMessagingOptions, relay: RelayOpt
           dispatcher,
           gate,
           deadLetter: consumerDeadLetters(registry, modules, deadLetters, new Logger(`BullMq:${options.host}`)),
+          observer,
         }),
     },
   ];

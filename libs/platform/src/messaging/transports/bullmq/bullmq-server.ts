@@ -5,6 +5,7 @@ import type { DeliveryGate } from '../../core/delivery-gate';
 import type { MessageDispatcher } from '../../core/dispatcher';
 import { NonRetryableError, isDatabaseUnavailable, isNonRetryable } from '../../core/errors';
 import type { HandlerRegistry } from '../../core/handlers';
+import type { MessagingObserver } from '../../core/observer';
 import { DEFAULT_JOB_POLICY } from './bullmq-client';
 
 /** Transport id of the BullMQ strategy (Nest uses it in hooks and logs). */
@@ -48,6 +49,8 @@ export interface BullMqServerOptions {
   deadLetter(message: unknown, error: unknown, attempts: number): Promise<void>;
   /** How long to wait before trying again when recording a dead letter failed (ms). */
   deadLetterRetryMs?: number;
+  /** Told how long each job waited in the queue. */
+  observer?: MessagingObserver;
 }
 
 /**
@@ -148,6 +151,7 @@ export class BullMqServer extends Server implements CustomTransportStrategy {
   private async process(job: Job, token?: string): Promise<string> {
     const handler = this.getHandlerByPattern(job.name);
     if (!handler) return 'no local handler';
+    if (job.attemptsMade === 0) this.options.observer?.dequeued(this.options.queue, job.name, Date.now() - job.timestamp);
     const soloRuns = (job.progress as { soloRuns?: number } | null)?.soloRuns ?? 0;
     const suspect = (job.stalledCounter ?? 0) > 0;
     if (suspect && soloRuns >= (this.options.maxSoloRuns ?? 2)) {
