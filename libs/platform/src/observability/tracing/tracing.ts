@@ -1,9 +1,7 @@
 import { ROOT_CONTEXT, type Context, type Span, type TextMapGetter, context, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TraceContext } from '../../messaging/core/observer';
 
 /** The tracer of everything the platform itself records (relays, handlers, requests without the HTTP instrumentation). */
@@ -43,6 +41,14 @@ export function startTracing(options: TracingOptions = {}, env: NodeJS.ProcessEn
   env.OTEL_LOGS_EXPORTER ??= 'none';
   env.OTEL_SERVICE_NAME ??= 'monolith-first';
   const instrumentPg = options.instrumentPg ?? env.OTEL_INSTRUMENT_PG?.trim().toLowerCase() === 'true';
+  // Loaded only now: the SDK brings every exporter along (a second of start-up on a busy machine), which a process
+  // with tracing off (OTEL_SDK_DISABLED=true, the tests) does not need.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { NoopSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const spanProcessors = options.spanProcessors ?? (exporterConfigured(env) ? undefined : [new NoopSpanProcessor()]);
   const sdk = new NodeSDK({
     ...(spanProcessors ? { spanProcessors } : {}),
