@@ -55,6 +55,12 @@ const o = new Command()
   .option('--no-per-key', "skip the peers' per-key variants")
   .option('--no-warmup', 'skip the unrecorded warm-up backlog of each row before the first round')
   .addOption(new Option('--tools <list>', 'comma list of rows to run').default(`${RELAY},pg-boss,graphile-worker`))
+  .option(
+    '--relay-settings <json>',
+    'override the relay\'s settings, e.g. \'{"poolSize":10,"slots":32,"relay":{"batchSize":500}}\'',
+    (v) => JSON.parse(v),
+    {},
+  )
   .option('--database-url <url>', 'admin URL of a PostgreSQL server (default: an embedded one)')
   .option('--write', 'rewrite the bench:outbox section of --out', false)
   .option('--out <file>', 'markdown file with the bench:outbox markers', 'docs/benchmarks.md')
@@ -75,7 +81,7 @@ function rowsToRun(runRelay, peerDbUrl) {
   if (unknown.length)
     throw new Error(`--tools: unknown ${unknown.join(', ')}; choose from ${[RELAY, ...Object.keys(QUEUE_PEERS)].join(', ')}`);
   const rows = [];
-  if (wanted.includes(RELAY)) rows.push({ tool: RELAY, order: 'per-key', run: (x) => runRelay(x) });
+  if (wanted.includes(RELAY)) rows.push({ tool: RELAY, order: 'per-key', run: (x) => runRelay({ ...x, settings: o.relaySettings }) });
   for (const tool of Object.keys(QUEUE_PEERS).filter((t) => wanted.includes(t)))
     for (const order of o.perKey ? QUEUE_PEERS[tool].adapter.orders : ['none'])
       rows.push({
@@ -154,7 +160,7 @@ async function main() {
   const settings = [
     ...(relaySettings
       ? [
-          `outbox relay: pool ${relaySettings.poolSize} per module (DB_CONNECTIONS 12 over two modules), ${relaySettings.slots} deliveries at once, relay options ${JSON.stringify(relaySettings.relay)} (the defaults), in-process transport, hand-off after commit`,
+          `outbox relay: pool ${relaySettings.poolSize} per module, ${relaySettings.slots} deliveries at once, relay options ${JSON.stringify(relaySettings.relay)}${Object.keys(o.relaySettings).length ? ' (--relay-settings)' : ' (the defaults: DB_CONNECTIONS 12 over two modules, MessagingModule’s 16 slots, the relay’s own options)'}, in-process transport, hand-off after commit`,
         ]
       : []),
     ...Object.entries(QUEUE_PEERS)

@@ -60,7 +60,7 @@ function failedCell(runs) {
 export function backlogTable(rows) {
   const relay = rows.find((r) => r.tool === RELAY);
   const lines = [
-    '| Tool | Version | Order of one key’s messages | Messages/s (rounds) | CPU-s per 1k: Node + PostgreSQL | Out of key order | Ours ÷ this, msg/s (rounds) |',
+    '| Tool | Version | Order of one key’s messages | Messages/s (rounds) | CPU-s per 1k: Node + PostgreSQL | Out of key order | Ours ÷ this, msg/s (rounds; > 1: ours faster) |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const row of rows) {
@@ -78,7 +78,7 @@ export function backlogTable(rows) {
 export function openLoopTable(rows) {
   const relay = rows.find((r) => r.tool === RELAY);
   const lines = [
-    '| Tool | Version | Order of one key’s messages | Kept up (end lag, s) | Messages/s | p50 ms | p99 ms (rounds) | p99.9 ms | Producer commit p99 ms | CPU-s per 1k: Node + PostgreSQL | Ours ÷ this, p99 (rounds) |',
+    '| Tool | Version | Order of one key’s messages | Kept up (end lag, s) | Messages/s | p50 ms | p99 ms (rounds) | p99.9 ms | Producer commit p99 ms | CPU-s per 1k: Node + PostgreSQL | Ours ÷ this, p99 (rounds; < 1: ours lower) |',
     '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of rows) {
