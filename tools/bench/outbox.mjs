@@ -129,8 +129,9 @@ async function main() {
   if (o.warmup)
     for (const row of rows) {
       say(`warm-up: ${row.tool} ${row.order}`);
+      // A short timeout: a warm-up that hangs (pg-boss's singleton deadlock, peers/README.md) must not cost the whole --timeout.
       await row
-        .run({ ...common, mode: 'backlog', messages: Math.min(2_000, o.messages) })
+        .run({ ...common, mode: 'backlog', messages: Math.min(2_000, o.messages), timeoutS: Math.min(30, o.timeout) })
         .catch((e) => say(`  warm-up failed: ${e.message}`));
     }
   for (let round = 0; round < o.rounds; round++) {
