@@ -51,6 +51,11 @@ export interface RelayRunResult {
   seconds: number;
   perSecond: number;
   cpu: CpuPerThousand;
+  /**
+   * Handler starts that overtook an earlier message of their key: in a backlog (committed one after another), an earlier
+   * one; in the open loop, one whose COMMIT had returned before this one's transaction began (overlapping producer
+   * transactions have no order among themselves, so they are not counted).
+   */
   outOfOrder: number;
   toolErrors: string[];
   latencyUs: hdr.Histogram | null;
@@ -58,6 +63,13 @@ export interface RelayRunResult {
   late?: number;
   offeredPerSecond?: number;
   loopDelayMs?: { p50: number; p99: number; max: number };
+}
+
+/** What the open loop changes in the handler's bookkeeping. */
+interface Hooks {
+  started: Float64Array;
+  onStart(i: number): void;
+  overtook(i: number): boolean;
 }
 
 interface Window {
@@ -81,15 +93,22 @@ export async function runRelay(input: RelayRunOptions): Promise<RelayRunResult> 
   const perKeyLast = new Int32Array(o.keys).fill(-1);
   let handled = 0;
   let outOfOrder = 0;
-  let onStart: (i: number) => void = () => undefined;
+  const hooks: Hooks = {
+    started,
+    onStart: () => undefined,
+    overtook: (i) => {
+      const key = i % o.keys;
+      if (i < perKeyLast[key]) return true;
+      perKeyLast[key] = i;
+      return false;
+    },
+  };
   const handle = (i: number) => {
     if (started[i] !== 0) return; // a redelivery: its first start counts
     started[i] = performance.now();
     handled++;
-    const key = i % o.keys;
-    if (i < perKeyLast[key]) outOfOrder++;
-    else perKeyLast[key] = i;
-    onStart(i);
+    if (hooks.overtook(i)) outOfOrder++;
+    hooks.onStart(i);
   };
   const fixture = await openRelayFixture(o.databaseUrl, settings);
   try {
@@ -98,7 +117,7 @@ export async function runRelay(input: RelayRunOptions): Promise<RelayRunResult> 
     const window =
       o.mode === 'backlog'
         ? await backlog(fixture, total, o.keys, handle, pids, until)
-        : await openLoop(fixture, { total, keys: o.keys, rate: o.rate }, handle, started, (f) => (onStart = f), pids, until);
+        : await openLoop(fixture, { total, keys: o.keys, rate: o.rate }, handle, hooks, pids, until);
     const seconds = (window.t1 - window.t0) / 1000;
     return {
       tool: 'outbox relay',
@@ -151,12 +170,13 @@ async function openLoop(
   f: RelayFixture,
   o: { total: number; keys: number; rate: number },
   handle: (i: number) => void,
-  started: Float64Array,
-  setOnStart: (f: (i: number) => void) => void,
+  hooks: Hooks,
   pids: () => Promise<number[]>,
   until: () => Promise<void>,
 ): Promise<Window> {
+  const { started } = hooks;
   const committed = new Float64Array(o.total);
+  const sent = new Float64Array(o.total); // when its transaction was asked for: it began no earlier
   const scheduled = new Float64Array(o.total);
   const latencyUs = newHistogram();
   const commitUs = newHistogram();
@@ -167,13 +187,18 @@ async function openLoop(
     if (started[i] < committed[i]) late++; // the handler ran before the producer's continuation saw its commit return
     latencyUs.recordValue(Math.max(0, Math.round((started[i] - committed[i]) * 1000)));
   };
-  setOnStart((i) => {
+  hooks.onStart = (i) => {
     if (committed[i] > 0) record(i);
-  });
+  };
+  hooks.overtook = (i) => {
+    for (let j = i - o.keys; j >= 0; j -= o.keys) if (started[j] === 0 && committed[j] > 0 && committed[j] < sent[i]) return true;
+    return false;
+  };
   const relay = f.relay(handle);
   await relay.start();
   try {
     const send = async (i: number) => {
+      sent[i] = performance.now();
       await f.producer.transaction((tx) => f.outbox.add(tx, Tick, { i }, { key: `key-${i % o.keys}` }));
       committed[i] = performance.now();
       commitUs.recordValue(Math.max(0, Math.round((committed[i] - scheduled[i]) * 1000)));
