@@ -66,7 +66,7 @@ export function backlogTable(rows) {
   for (const row of rows) {
     const good = ok(row.runs);
     const rate = good.map((r) => r.perSecond);
-    const ratio = row === relay ? null : ratios(row.runs, relay.runs, (r) => r.perSecond);
+    const ratio = row === relay || !relay ? null : ratios(row.runs, relay.runs, (r) => r.perSecond);
     lines.push(
       `| ${label(row)} | ${row.version ?? '–'} | ${GUARANTEES[`${row.tool}|${row.order}`] ?? row.order} | ${whole(median(rate))}${perRound(rate, whole)}${failedCell(row.runs)} | ` +
         `${cpuCell(row.runs)} | ${good.map((r) => r.outOfOrder).join(' · ') || '–'} | ${ratio ? `${fixed(ratio.median)}${perRound(ratio.each, fixed)}` : '–'} |`,
@@ -102,6 +102,7 @@ export function verdicts(experiments) {
   const out = [];
   const backlog = experiments.find((e) => e.mode === 'backlog');
   const relayOf = (e) => e.rows.find((r) => r.tool === RELAY);
+  if (!relayOf(experiments[0])) return out; // --tools without the relay: nothing to judge
   if (backlog) {
     for (const row of backlog.rows.filter((r) => r.tool !== RELAY)) {
       const ratio = ratios(row.runs, relayOf(backlog).runs, (r) => r.perSecond);
