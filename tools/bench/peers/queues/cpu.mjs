@@ -1,5 +1,5 @@
 // CPU spent on a run: this process (process.cpuUsage) and PostgreSQL's backends (utime + stime in /proc/<pid>/stat).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
@@ -37,4 +37,19 @@ export function cpuPerThousand(before, after, messages) {
     postgres: after.postgres.size > 0 ? per(postgres) : null,
     postgresProcesses: after.postgres.size,
   };
+}
+
+/** Children of the postmaster (backends and background processes), read from /proc: an embedded server's whole CPU. */
+export function postmasterChildren(ppid) {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
 }

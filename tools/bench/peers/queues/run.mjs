@@ -5,10 +5,11 @@
 // PostgreSQL: --database-url or DATABASE_URL (a scratch database bench_peer_* is created there and dropped), else an
 // embedded PostgreSQL in a temporary directory, whose postmaster's children are then the PostgreSQL CPU counted.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanupAll, cleanupOnSignals, scratchDatabase, startPostgres } from '../../../harness/infra.mjs';
+import { postmasterChildren } from './cpu.mjs';
 import { QUEUE_PEERS, summaryLine } from './index.mjs';
 
 const whole = (name) => (v) => {
@@ -41,21 +42,6 @@ const o = new Command()
   .parse(process.argv)
   .opts();
 
-/** Children of the postmaster (backends and background processes), read from /proc. */
-function childrenOf(ppid) {
-  const pids = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
 async function main() {
   cleanupOnSignals();
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'bench-peer-'));
@@ -73,7 +59,7 @@ async function main() {
         seconds: o.seconds,
         timeoutS: o.timeout,
         settings: o.settings,
-        ...(server.embedded ? { pgPids: async () => childrenOf(server.pid) } : {}),
+        ...(server.embedded ? { pgPids: async () => postmasterChildren(server.pid) } : {}),
       });
       console.log(summaryLine(result));
       console.log(`settings: ${JSON.stringify(result.settings)}; per-key order: ${result.orderGuarantee}`);

@@ -1,271 +1,310 @@
 /**
- * Outbox relay benchmark: `main()` prints a markdown table.
- *   (a) throughput: 20,000 messages over 1,000 keys committed up front, then the time from relay start until
- *       all are delivered (the backstop claim path: in-process transport, every message gets its inbox row in a
- *       consumer transaction, and a trivial handler runs);
- *   (b) latency at a fixed offered load: 1,000 msg/s for 10 s, open loop (each commit starts at its scheduled
- *       time whether or not earlier ones finished, one transaction per message, 1,000 keys);
- *       commit-to-handler = handler start − the moment the producer's commit returned, in an HDR histogram (µs);
- *       this is the hand-off path: the relay runs, so each commit hands its message over at once.
- * Producer, relay and consumer share this process and the database, as in the monolith.
- * Uses DATABASE_URL (a server; a scratch database is created and dropped) or starts an embedded PostgreSQL
- * on a free port in a temporary directory. Options (environment): BENCH_MESSAGES, BENCH_KEYS, BENCH_RATE,
- * BENCH_SECONDS, BENCH_SKIP_LATENCY=1, BENCH_RELAY (JSON relay options), BENCH_POOL (pool size per module),
- * BENCH_SLOTS (deliveries at once).
+ * Outbox relay benchmark, on the same terms as its peers (tools/bench/peers/queues, whose Result it returns):
+ *   'backlog': `messages` over `keys` committed up front, then the time from relay start until every one was handled
+ *       and the outbox is empty (the backstop claim path: in-process transport, each message gets its inbox row in a
+ *       consumer transaction, and a no-op handler runs);
+ *   'open-loop': `rate` msg/s for `seconds`, each message in its own producer transaction, started on schedule whether
+ *       or not earlier ones finished; latencyUs = handler start − the moment the producer's commit returned (HDR, µs).
+ *       This is the hand-off path: the relay runs, so each commit hands its message over at once.
+ * Producer, relay and consumer share this process and the database, as in the monolith. Each run creates its own
+ * database on the server and drops it. `npm run bench:outbox` (tools/bench/outbox.mjs) runs it beside its peers;
+ * `node dist/libs/platform/src/messaging/bench/outbox.bench.js` runs it alone (DATABASE_URL, else an embedded server).
  */
 import 'reflect-metadata';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import * as hdr from 'hdr-histogram-js';
-import { Client } from 'pg';
-import { z } from 'zod';
 import { EmbeddedPostgresServer } from '../../database/embedded-postgres-server';
-import { openModuleDb } from '../../database/module-database';
-import type { ModuleDb } from '../../database/module-db';
 import { freePort } from '../../testing/free-port';
-import { DeliveryGate } from '../core/delivery-gate';
-import { MessageDispatcher } from '../core/dispatcher';
-import { HandlerRegistry } from '../core/handlers';
-import { messagingMigrations } from '../core/migrations';
-import { Outbox } from '../core/outbox';
-import { RelayPresence } from '../core/presence';
-import { OutboxRelay } from '../core/relay';
-import type { RelayOptionsInput } from '../core/relay-options';
-import { InProcessTransport } from '../transports/in-process';
+import { type CpuCounters, type CpuPerThousand, cpuCounters, cpuPerThousand } from './cpu';
+import { RELAY_DEFAULTS, type RelayFixture, type RelaySettings, Tick, openRelayFixture } from './relay-bench-fixture';
 
-const Tick = { type: 'bench.tick.v1', schema: z.object({ i: z.number().int() }) } as const;
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
-const KEYS = Number(process.env.BENCH_KEYS ?? 1_000);
-const RATE = Number(process.env.BENCH_RATE ?? 1_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SKIP_LATENCY = process.env.BENCH_SKIP_LATENCY === '1';
-/** Relay options (JSON) over the defaults, e.g. BENCH_RELAY='{"concurrency":20}'; BENCH_POOL sets each module's pool size. */
-const RELAY = JSON.parse(process.env.BENCH_RELAY ?? '{}') as RelayOptionsInput;
-const POOL = process.env.BENCH_POOL ? Number(process.env.BENCH_POOL) : 5;
-const SLOTS = process.env.BENCH_SLOTS ? Number(process.env.BENCH_SLOTS) : 16;
-
-const quiet = {
-  log: () => undefined,
-  debug: () => undefined,
-  verbose: () => undefined,
-  warn: (m: unknown) => console.warn(m),
-  error: (m: unknown) => console.error(m),
-};
-
-interface Bench {
-  producer: ModuleDb;
-  consumer: ModuleDb;
-  outbox: Outbox;
-  relay(onHandle: (i: number) => void): { start(): Promise<void>; stop(): Promise<void> };
+export interface RelayRunOptions {
+  /** A PostgreSQL server the role may create databases and roles on (any database of it). */
+  databaseUrl: string;
+  mode: 'backlog' | 'open-loop';
+  messages?: number;
+  keys?: number;
+  rate?: number;
+  seconds?: number;
+  /** The PostgreSQL processes whose CPU to count; default: the backends of the run's database. */
+  pgPids?: () => Promise<number[]>;
+  settings?: Partial<RelaySettings>;
+  timeoutS?: number;
 }
 
-async function throughput(b: Bench): Promise<{ messages: number; seconds: number; perSecond: number }> {
+/** The Result shape of the queue peers (tools/bench/peers/README.md). */
+export interface RelayRunResult {
+  tool: string;
+  version: string;
+  mode: 'backlog' | 'open-loop';
+  order: 'per-key';
+  settings: RelaySettings;
+  orderGuarantee: string;
+  /** The scratch database the run created (and dropped). */
+  database: string;
+  messages: number;
+  keys: number;
+  seconds: number;
+  perSecond: number;
+  cpu: CpuPerThousand;
+  /**
+   * Handler starts that overtook an earlier message of their key: in a backlog (committed one after another), an earlier
+   * one; in the open loop, one whose COMMIT had returned before this one's transaction began (overlapping producer
+   * transactions have no order among themselves, so they are not counted).
+   */
+  outOfOrder: number;
+  toolErrors: string[];
+  latencyUs: hdr.Histogram | null;
+  commitUs?: hdr.Histogram;
+  late?: number;
+  offeredPerSecond?: number;
+  loopDelayMs?: { p50: number; p99: number; max: number };
+}
+
+/** What the open loop changes in the handler's bookkeeping. */
+interface Hooks {
+  started: Float64Array;
+  onStart(i: number): void;
+  overtook(i: number): boolean;
+}
+
+interface Window {
+  t0: number;
+  t1: number;
+  before: CpuCounters;
+  after: CpuCounters;
+  latency?: Pick<RelayRunResult, 'latencyUs' | 'commitUs' | 'late' | 'offeredPerSecond' | 'loopDelayMs'>;
+}
+
+const BACKLOG_CHUNK = 500;
+const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function runRelay(input: RelayRunOptions): Promise<RelayRunResult> {
+  const o = { messages: 20_000, keys: 1_000, rate: 1_000, seconds: 10, timeoutS: 120, ...input };
+  if (!['backlog', 'open-loop'].includes(o.mode)) throw new Error(`mode must be 'backlog' or 'open-loop', got '${String(o.mode)}'`);
+  const settings: RelaySettings = { ...RELAY_DEFAULTS, ...o.settings };
+  const total = o.mode === 'backlog' ? o.messages : Math.round(o.rate * o.seconds);
+  const started = new Float64Array(total);
+  const perKeyLast = new Int32Array(o.keys).fill(-1);
   let handled = 0;
-  for (let start = 0; start < MESSAGES; start += 500) {
-    await b.producer.transaction(async (tx) => {
-      for (let i = start; i < Math.min(start + 500, MESSAGES); i++) await b.outbox.add(tx, Tick, { i }, { key: `key-${i % KEYS}` });
+  let outOfOrder = 0;
+  const hooks: Hooks = {
+    started,
+    onStart: () => undefined,
+    overtook: (i) => {
+      const key = i % o.keys;
+      if (i < perKeyLast[key]) return true;
+      perKeyLast[key] = i;
+      return false;
+    },
+  };
+  const handle = (i: number) => {
+    if (started[i] !== 0) return; // a redelivery: its first start counts
+    started[i] = performance.now();
+    handled++;
+    if (hooks.overtook(i)) outOfOrder++;
+    hooks.onStart(i);
+  };
+  const fixture = await openRelayFixture(o.databaseUrl, settings);
+  try {
+    const pids = o.pgPids ?? (() => fixture.backendPids());
+    const until = () => untilDone(fixture, () => handled, total, o.timeoutS);
+    const window =
+      o.mode === 'backlog'
+        ? await backlog(fixture, total, o.keys, handle, pids, until)
+        : await openLoop(fixture, { total, keys: o.keys, rate: o.rate }, handle, hooks, pids, until);
+    const seconds = (window.t1 - window.t0) / 1000;
+    return {
+      tool: 'outbox relay',
+      version: projectVersion(),
+      mode: o.mode,
+      order: 'per-key',
+      settings,
+      orderGuarantee: 'per key, across handlers',
+      database: fixture.database,
+      messages: total,
+      keys: o.keys,
+      seconds,
+      perSecond: total / seconds,
+      cpu: cpuPerThousand(window.before, window.after, total),
+      outOfOrder,
+      toolErrors: fixture.errors,
+      ...(window.latency ?? { latencyUs: null }),
+    };
+  } finally {
+    await fixture.close();
+  }
+}
+
+async function backlog(
+  f: RelayFixture,
+  total: number,
+  keys: number,
+  handle: (i: number) => void,
+  pids: () => Promise<number[]>,
+  until: () => Promise<void>,
+): Promise<Window> {
+  for (let start = 0; start < total; start += BACKLOG_CHUNK) {
+    await f.producer.transaction(async (tx) => {
+      for (let i = start; i < Math.min(start + BACKLOG_CHUNK, total); i++) await f.outbox.add(tx, Tick, { i }, { key: `key-${i % keys}` });
     });
   }
-  const relay = b.relay(() => handled++);
+  const relay = f.relay(handle);
+  const before = await cpuCounters(pids);
   const t0 = performance.now();
   await relay.start();
-  const pending = async () => (await b.producer.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox`))[0].n;
-  while ((await pending()) > 0) await sleep(10);
-  const seconds = (performance.now() - t0) / 1000;
-  await relay.stop();
-  if (handled < MESSAGES) throw new Error(`only ${handled} of ${MESSAGES} messages were handled`);
-  return { messages: MESSAGES, seconds, perSecond: MESSAGES / seconds };
-}
-
-interface LatencyResult {
-  commitToHandler: hdr.Histogram;
-  scheduledToHandler: hdr.Histogram;
-  commit: hdr.Histogram;
-  offered: number;
-  late: number;
-  /** Event loop delay of this process during the run (ms): how busy Node itself was. */
-  loopDelay: { p50: number; p99: number; max: number };
-}
-
-async function latency(b: Bench): Promise<LatencyResult> {
-  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const commitToHandler = build();
-  const scheduledToHandler = build();
-  const commit = build();
-  const total = RATE * SECONDS;
-  const scheduled = new Float64Array(total);
-  const committed = new Float64Array(total);
-  const started = new Float64Array(total);
-  let done = 0;
-  let late = 0; // handler started before the producer saw its commit return (recorded as 0)
-  const record = (i: number) => {
-    if (started[i] < committed[i]) late++;
-    commitToHandler.recordValue(Math.max(0, Math.round((started[i] - committed[i]) * 1000)));
-    scheduledToHandler.recordValue(Math.round((started[i] - scheduled[i]) * 1000));
-    commit.recordValue(Math.round((committed[i] - scheduled[i]) * 1000));
-    done++;
-  };
-  const relay = b.relay((i) => {
-    started[i] = performance.now();
-    if (committed[i] > 0) record(i);
-  });
-  await relay.start();
-
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  const t0 = performance.now() + 50;
-  const sends: Promise<void>[] = [];
-  for (let i = 0; i < total;) {
-    const now = performance.now();
-    // Open loop: start every commit whose scheduled time has come, without waiting for earlier ones.
-    while (i < total && t0 + (i * 1000) / RATE <= now) {
-      const n = i++;
-      scheduled[n] = t0 + (n * 1000) / RATE;
-      sends.push(
-        b.producer
-          .transaction((tx) => b.outbox.add(tx, Tick, { i: n }, { key: `key-${n % KEYS}` }))
-          .then(() => {
-            committed[n] = performance.now();
-            if (started[n] > 0) record(n);
-          }),
-      );
-    }
-    await sleep(Math.max(0, t0 + (i * 1000) / RATE - performance.now()));
+  try {
+    await until();
+    return { t0, t1: performance.now(), before, after: await cpuCounters(pids) };
+  } finally {
+    await relay.stop();
   }
-  await Promise.all(sends);
-  loop.disable();
-  const deadline = Date.now() + 60_000;
-  while (done < total && Date.now() < deadline) await sleep(10);
-  await relay.stop();
-  if (done < total) throw new Error(`only ${done} of ${total} messages were handled within 60 s`);
-  const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-  return { commitToHandler, scheduledToHandler, commit, offered: total / SECONDS, late, loopDelay };
 }
 
+async function openLoop(
+  f: RelayFixture,
+  o: { total: number; keys: number; rate: number },
+  handle: (i: number) => void,
+  hooks: Hooks,
+  pids: () => Promise<number[]>,
+  until: () => Promise<void>,
+): Promise<Window> {
+  const { started } = hooks;
+  const committed = new Float64Array(o.total);
+  const sent = new Float64Array(o.total); // when its transaction was asked for: it began no earlier
+  const scheduled = new Float64Array(o.total);
+  const latencyUs = newHistogram();
+  const commitUs = newHistogram();
+  let late = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const record = (i: number) => {
+    if (started[i] < committed[i]) late++; // the handler ran before the producer's continuation saw its commit return
+    latencyUs.recordValue(Math.max(0, Math.round((started[i] - committed[i]) * 1000)));
+  };
+  hooks.onStart = (i) => {
+    if (committed[i] > 0) record(i);
+  };
+  hooks.overtook = (i) => {
+    for (let j = i - o.keys; j >= 0; j -= o.keys) if (started[j] === 0 && committed[j] > 0 && committed[j] < sent[i]) return true;
+    return false;
+  };
+  const relay = f.relay(handle);
+  await relay.start();
+  try {
+    const send = async (i: number) => {
+      sent[i] = performance.now();
+      await f.producer.transaction((tx) => f.outbox.add(tx, Tick, { i }, { key: `key-${i % o.keys}` }));
+      committed[i] = performance.now();
+      commitUs.recordValue(Math.max(0, Math.round((committed[i] - scheduled[i]) * 1000)));
+      if (started[i] > 0) record(i);
+    };
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const before = await cpuCounters(pids);
+    const t0 = performance.now() + 50;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < o.total;) {
+      const now = performance.now();
+      // Open loop: start every commit whose scheduled time has come, without waiting for earlier ones.
+      while (i < o.total && t0 + (i * 1000) / o.rate <= now) {
+        const n = i++;
+        scheduled[n] = t0 + (n * 1000) / o.rate;
+        sends.push(
+          send(n).catch((error: unknown) => {
+            errors++;
+            firstError ??= error;
+          }),
+        );
+      }
+      await sleep(Math.max(0, t0 + (i * 1000) / o.rate - performance.now()));
+    }
+    await Promise.all(sends);
+    loop.disable();
+    if (errors > 0) throw new Error(`${errors} of ${o.total} producer transactions failed; the first: ${String(firstError)}`);
+    await until();
+    const t1 = started.reduce((a, b) => Math.max(a, b), 0);
+    return {
+      t0,
+      t1,
+      before,
+      after: await cpuCounters(pids),
+      latency: {
+        latencyUs,
+        commitUs,
+        late,
+        offeredPerSecond: o.rate,
+        loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      },
+    };
+  } finally {
+    await relay.stop();
+  }
+}
+
+/** Until every message was handled and the outbox holds none (a delivered message is deleted shortly after). */
+async function untilDone(f: RelayFixture, handled: () => number, total: number, timeoutS: number): Promise<void> {
+  const deadline = performance.now() + timeoutS * 1000;
+  const errors = () => (f.errors.length === 0 ? '' : `; the relay logged ${f.errors.length} error(s), first: ${f.errors[0]}`);
+  while (handled() < total) {
+    if (performance.now() > deadline)
+      throw new Error(`only ${handled()} of ${total} messages were handled within ${timeoutS} s${errors()}`);
+    await sleep(5);
+  }
+  let left: number;
+  while ((left = await f.pending()) > 0) {
+    if (performance.now() > deadline)
+      throw new Error(`all ${total} were handled, but ${left} still in the outbox after ${timeoutS} s${errors()}`);
+    await sleep(10);
+  }
+}
+
+/** This repository's version and commit, as the peers name their package version. */
+function projectVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'monolith-first') return pkg.version ?? 'unknown';
+  }
+  return 'unknown';
+}
+
+/** One run of each mode, alone: `BENCH_MESSAGES`, `BENCH_KEYS`, `BENCH_RATE`, `BENCH_SECONDS` override the defaults. */
 export async function main(): Promise<void> {
   Logger.overrideLogger(['error', 'warn']);
   const server = await startServer();
-  const admin = new Client({ connectionString: server.url });
-  const dbName = `outbox_bench_${process.pid}`;
-  const opened: ModuleDb[] = [];
   try {
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const url = new URL(server.url);
-    url.pathname = `/${dbName}`;
-    const settings = {
-      url: url.toString(),
-      adminUrl: url.toString(),
-      roleSecret: 'bench-secret',
-      rolePrefix: 'outbox_bench',
-      poolSize: POOL,
-    };
-    const open = async (name: string) => {
-      const db = await openModuleDb(settings, { name, migrations: messagingMigrations(1_767_225_600_000) });
-      opened.push(db);
-      return db;
-    };
-    const producer = await open('bench_orders');
-    const consumer = await open('bench_billing');
-    const outbox = new Outbox('bench_orders');
-    const consumerOutbox = new Outbox('bench_billing');
-    const bench: Bench = {
-      producer,
-      consumer,
-      outbox,
-      relay: (onHandle) => {
-        const registry = new HandlerRegistry().add({
-          consumer: 'bench_billing:Bench.tick',
-          module: 'bench_billing',
-          contract: Tick,
-          handle: (p) => onHandle(p.i),
-        });
-        const dispatcher = new MessageDispatcher(
-          registry,
-          (m) => (m === 'bench_billing' ? consumer : producer),
-          (m) => (m === 'bench_billing' ? consumerOutbox : outbox),
-          quiet,
-        );
-        const presence = new RelayPresence(quiet);
-        const relay = new OutboxRelay({
-          module: 'bench_orders',
-          db: producer,
-          outbox,
-          transport: new InProcessTransport(dispatcher),
-          gate: new DeliveryGate(SLOTS),
-          presence,
-          options: RELAY,
-          logger: quiet,
-        });
-        return { start: () => relay.start(), stop: async () => (await relay.stop(), await presence.stop()) };
-      },
-    };
-    const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-    const t = await throughput(bench);
-    await producer.query('DELETE FROM outbox');
-    await consumer.query('DELETE FROM inbox');
-    if (SKIP_LATENCY)
-      return void console.log(`throughput: ${t.messages} messages in ${t.seconds.toFixed(2)} s = ${Math.round(t.perSecond)} msg/s`);
-    const l = await latency(bench);
-    const ms = (h: hdr.Histogram, p: number) => (h.getValueAtPercentile(p) / 1000).toFixed(2);
-    const row = (name: string, h: hdr.Histogram) =>
-      `| ${name} | ${[50, 90, 99, 99.9].map((p) => ms(h, p)).join(' | ')} | ${(h.maxValue / 1000).toFixed(2)} | ${h.totalCount} |`;
-    console.log(
-      [
-        `## Outbox relay benchmark`,
-        ``,
-        `PostgreSQL ${version} (${server.embedded ? 'embedded, started by the benchmark' : 'DATABASE_URL'}), Node ${process.version}, relay options ${JSON.stringify(RELAY)}, ${SLOTS} deliveries at once, pool ${POOL} per module, in-process transport, ${os.cpus().length} CPUs.`,
-        ``,
-        `| Throughput | Messages | Keys | Seconds | Messages/s |`,
-        `|---|---:|---:|---:|---:|`,
-        `| pre-committed backlog (backstop claim), until all delivered | ${t.messages} | ${KEYS} | ${t.seconds.toFixed(2)} | ${Math.round(t.perSecond)} |`,
-        ``,
-        `Latency at ${l.offered} msg/s offered for ${SECONDS} s (open loop), milliseconds:`,
-        ``,
-        `| Latency | p50 | p90 | p99 | p99.9 | max | count |`,
-        `|---|---:|---:|---:|---:|---:|---:|`,
-        row('commit returned → handler start', l.commitToHandler),
-        row('scheduled send → handler start', l.scheduledToHandler),
-        row('scheduled send → commit returned (producer)', l.commit),
-        ``,
-        `${l.late} of ${l.commitToHandler.totalCount} handlers started before the producer saw its commit return (the hand-off ran before the producer's own continuation); recorded as 0.`,
-        `Event loop delay during the run: p50 ${l.loopDelay.p50.toFixed(2)} ms, p99 ${l.loopDelay.p99.toFixed(2)} ms, max ${l.loopDelay.max.toFixed(2)} ms.`,
-      ].join('\n'),
-    );
+    const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+    const common = { databaseUrl: server.url, messages: env('BENCH_MESSAGES'), keys: env('BENCH_KEYS') };
+    const b = await runRelay({ ...common, mode: 'backlog' });
+    console.log(`backlog: ${b.messages} messages / ${b.keys} keys in ${b.seconds.toFixed(2)} s = ${Math.round(b.perSecond)} msg/s`);
+    const l = await runRelay({ ...common, mode: 'open-loop', rate: env('BENCH_RATE'), seconds: env('BENCH_SECONDS') });
+    const ms = (p: number) => ((l.latencyUs?.getValueAtPercentile(p) ?? 0) / 1000).toFixed(2);
+    console.log(`open loop at ${l.offeredPerSecond} msg/s: commit → handler ms p50 ${ms(50)} p99 ${ms(99)} p99.9 ${ms(99.9)}`);
   } finally {
-    for (const db of opened) await db.pool.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    const roles = await admin
-      .query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'outbox\\_bench\\_%'`)
-      .catch(() => ({ rows: [] }));
-    for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
     await server.stop();
   }
 }
 
-async function startServer(): Promise<{ url: string; embedded: boolean; stop(): Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
+async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => Promise.resolve() };
   const dir = mkdtempSync(path.join(tmpdir(), 'outbox-bench-'));
   chmodSync(dir, 0o755); // as root, PostgreSQL runs as the 'postgres' user, which must enter it
   const server = new EmbeddedPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
   await server.start();
   return {
     url: server.adminUrl,
-    embedded: true,
     stop: async () => {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 if (require.main === module) {
