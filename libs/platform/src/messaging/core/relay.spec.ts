@@ -133,6 +133,16 @@ describe('OutboxRelay', () => {
     expect(order).toEqual([...Array(120).keys()]);
   });
 
+  it('works through a backlog larger than its batch without waiting for the poll interval', async () => {
+    const delivered = new Set<number>();
+    handle(Note, (p) => void delivered.add(p.n));
+    // Distinct keys: no delivery has a successor of its key to wake the relay; only the backlog itself can.
+    for (let n = 0; n < 150; n++) await insertRaw(note(n, `backlog-${n}`));
+    await stack({ relay: { batchSize: 20, pollIntervalMs: 60_000 } }).start('alpha');
+    await waitFor(outboxEmpty, 'the whole backlog to be delivered before the next poll (60 s)', 30_000);
+    expect(delivered.size).toBe(150);
+  });
+
   it('a failing message is retried and holds back only its key; the rest of the key waits for it', async () => {
     const calls = new Map<number, number>();
     handle(Note, (p) => {

@@ -64,6 +64,8 @@ export class OutboxRelay implements OutboxCourier {
 
   private loopDone?: Promise<void>;
   private woken = false;
+  /** The last claim filled the room it had: more may be due, so the loop claims again once half a batch has drained. */
+  private behind = false;
   private wakeUp?: () => void;
   private timer?: { at: number; handle: NodeJS.Timeout };
   private pruneTimer?: NodeJS.Timeout;
@@ -225,6 +227,11 @@ export class OutboxRelay implements OutboxCourier {
       return;
     }
     this.startLine(key);
+    // A backlog: claim the next part once half a batch is free, instead of waiting for the poll interval.
+    if (this.behind && this.inFlight <= this.options.batchSize / 2) {
+      this.behind = false;
+      this.wake();
+    }
   }
 
   private async deliverHead(message: Held): Promise<Outcome> {
@@ -288,7 +295,8 @@ export class OutboxRelay implements OutboxCourier {
         await this.outcomes.releaseForgotten();
         await this.deps.db.bookkeeping(this.sql.breakDeadLeases, [this.owner]);
         if (this.state !== 'running') break;
-        const { claimed, promoted } = await this.claim();
+        const { claimed, promoted, room } = await this.claim();
+        this.behind = claimed >= room; // full (or no room at all): more may be due
         again = claimed >= this.options.batchSize || promoted > 0;
       } catch (error) {
         this.warnOnce(
@@ -301,9 +309,9 @@ export class OutboxRelay implements OutboxCourier {
   }
 
   /** Claims due messages (and promotes due timers); puts them in their keys' lines. */
-  private async claim(): Promise<{ claimed: number; promoted: number }> {
+  private async claim(): Promise<{ claimed: number; promoted: number; room: number }> {
     const room = Math.max(0, this.options.batchSize - this.inFlight);
-    if (room === 0) return { claimed: 0, promoted: 0 };
+    if (room === 0) return { claimed: 0, promoted: 0, room };
     const rows = await this.deps.db.bookkeeping<{
       seq: string | null;
       key: string;
@@ -317,7 +325,7 @@ export class OutboxRelay implements OutboxCourier {
     const claimed = rows.filter((r) => r.seq !== null).sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1));
     if (!this.active) {
       await this.outcomes.release(claimed.map((r) => r.seq!));
-      return { claimed: 0, promoted: 0 };
+      return { claimed: 0, promoted: 0, room };
     }
     if (claimed.length > 0) this.observer.taken(this.module, 'claim', claimed.length);
     for (const r of claimed) {
@@ -326,7 +334,7 @@ export class OutboxRelay implements OutboxCourier {
     }
     const next = rows[0]?.next_timer;
     if (next instanceof Date && Number.isFinite(next.getTime())) this.wakeAt(next.getTime());
-    return { claimed: claimed.length, promoted: rows[0]?.promoted ?? 0 };
+    return { claimed: claimed.length, promoted: rows[0]?.promoted ?? 0, room };
   }
 
   /** Keeps the leases of messages waiting in memory, so a long line is not taken over while it waits. */
