@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadConfig, loadEnvFileIfPresent, runMessagesCli } from '@app/platform';
+import { loadConfig, runCli, runMessagesCli } from '@app/platform';
 import { checkRemoteModules } from './app.module';
 import { hostedModuleNames } from './bootstrap';
 
@@ -19,13 +19,4 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   return runMessagesCli(argv, hostedModuleNames(config), { env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
 }
 
-if (require.main === module) {
-  loadEnvFileIfPresent(); // ./.env, if any; the environment wins
-  main().then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCli(main);

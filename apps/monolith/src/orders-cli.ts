@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadConfig, loadEnvFileIfPresent } from '@app/platform';
+import { loadConfig, runCli } from '@app/platform';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
 
@@ -74,13 +74,4 @@ interface Parked {
   attention: { reason: string; since: string; step: string };
 }
 
-if (require.main === module) {
-  loadEnvFileIfPresent(); // ./.env, if any; the environment wins
-  main().then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCli(main);

@@ -16,6 +16,7 @@ export {
   logFormatOf,
 } from './config/app-config';
 export { loadEnvFileIfPresent } from './config/env-file';
+export { runCli } from './host/run-cli';
 export { DATABASE_SETTINGS, DatabaseModule, InjectModuleDb, ModuleDatabases, moduleDbToken } from './database/database.module';
 export { type DatabaseServer, ensureDatabase, startDatabaseServer, waitForDatabase } from './database/database-server';
 export { EmbeddedPostgresServer, embeddedAdminUrl, embeddedSuperuserPassword } from './database/embedded-postgres-server';
